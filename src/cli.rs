@@ -1,0 +1,93 @@
+//! The command line: what the binary accepts, nothing else.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+pub const DEFAULT_SCENARIO: &str = "scenarios/wechat_pay_on_taobao.toml";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "shareshift",
+    version,
+    about = "Project how e-commerce and payment-app market shares move when a walled garden opens",
+    long_about = "shareshift simulates China's online shoppers month by month (an agent-based model calibrated to \
+                  sourced figures) and compares a scenario with its baseline using common random numbers.\n\n\
+                  With no command it runs the default scenario, WeChat Pay accepted on Taobao/Tmall from 2024-09.",
+    after_help = "Examples:\n  \
+                  shareshift                                         run the default scenario\n  \
+                  shareshift run scenarios/as_it_happened_2024.toml  WeChat Pay on Taobao and Alipay on JD\n  \
+                  shareshift run scenarios/full_interoperability.toml --replications 40 --seed 7\n  \
+                  shareshift run scenarios/wechat_pay_on_taobao.toml --scale 100 --threads 2 --out results\n  \
+                  shareshift validate scenarios/my_scenario.toml     check a scenario without running it\n  \
+                  shareshift calibrate                               refit data/calibration.csv"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Folder holding the data files.
+    #[arg(long, global = true, default_value = "data")]
+    pub data: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Simulate a scenario against its baseline and write results.
+    #[command(after_help = "Example:\n  shareshift run scenarios/wechat_pay_on_taobao.toml --scale 1000 --replications 20 --seed 1 --threads 2 --out output")]
+    Run(RunArgs),
+    /// Check a scenario file (and the data) without simulating.
+    #[command(after_help = "Example:\n  shareshift validate scenarios/as_it_happened_2024.toml")]
+    Validate {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+    },
+    /// Refit the calibrated constants and write data/calibration.csv and a fit report.
+    #[command(after_help = "Example:\n  shareshift calibrate --scale 1000 --replications 4")]
+    Calibrate(CalibrateArgs),
+}
+
+#[derive(clap::Args, Debug, Default)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    #[arg(default_value = DEFAULT_SCENARIO)]
+    pub scenario: PathBuf,
+    /// Real online shoppers per agent (1 = one agent per shopper).
+    #[arg(long)]
+    pub scale: Option<f64>,
+    /// Independent replications (each a new population and new draws).
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Master random seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Folder that receives <scenario name>/.
+    #[arg(long, default_value = "output")]
+    pub out: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CalibrateArgs {
+    /// Baseline scenario whose first month is fitted.
+    #[arg(long, default_value = "scenarios/baseline.toml")]
+    pub baseline: PathBuf,
+    /// Real shoppers per agent during the fit.
+    #[arg(long, default_value_t = 1000.0)]
+    pub scale: f64,
+    /// Replications averaged in each iteration.
+    #[arg(long, default_value_t = 4)]
+    pub replications: u32,
+    /// Most iterations of the contraction.
+    #[arg(long, default_value_t = 60)]
+    pub max_iterations: u32,
+    /// Stop when every share target is within this many percentage points.
+    #[arg(long, default_value_t = 0.05)]
+    pub tolerance: f64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}

@@ -1,0 +1,90 @@
+//! The shareshift binary: parse the command line, run, print one error or a
+//! short summary, exit with a documented code (0 ok, 1 internal, 2 bad input).
+
+mod cli;
+
+use clap::Parser;
+use cli::{Cli, Command, RunArgs};
+use shareshift::calibration::Options;
+use shareshift::error::{Error, Result};
+use shareshift::pipeline::{self, CalibrateRequest, RunReport, RunRequest};
+use shareshift::scenario::RunOverrides;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    match &cli.command {
+        None => run_scenario(cli, &RunArgs { scenario: cli::DEFAULT_SCENARIO.into(), out: "output".into(), ..Default::default() }),
+        Some(Command::Run(args)) => run_scenario(cli, args),
+        Some(Command::Validate { scenario }) => {
+            let (_, s, _) = pipeline::validate(scenario, &cli.data, &RunOverrides::default())?;
+            if !cli.quiet {
+                println!("{}: valid ({} from {}, {} months, {} replications at scale {})", scenario.display(), s.title, s.start, s.months, s.replications, s.scale);
+            }
+            Ok(())
+        }
+        Some(Command::Calibrate(a)) => {
+            let req = CalibrateRequest {
+                baseline: a.baseline.clone(),
+                data_dir: cli.data.clone(),
+                options: Options { scale: a.scale, replications: a.replications, max_iterations: a.max_iterations, tolerance_pp: a.tolerance },
+                threads: a.threads,
+            };
+            let quiet = cli.quiet;
+            let fit = pipeline::calibrate(&req, &|i, err| {
+                if !quiet {
+                    eprintln!("iteration {i}: largest share gap {err:.3} pp");
+                }
+            })?;
+            if !cli.quiet {
+                println!("calibrated in {} iterations; largest share gap {:.3} pp; wrote {}", fit.iterations, fit.max_share_error_pp, cli.data.join("calibration.csv").display());
+            }
+            if fit.converged { Ok(()) } else { Err(Error::Internal(format!("calibration did not converge (largest gap {:.3} pp)", fit.max_share_error_pp))) }
+        }
+    }
+}
+
+fn run_scenario(cli: &Cli, args: &RunArgs) -> Result<()> {
+    let req = RunRequest {
+        scenario: args.scenario.clone(),
+        data_dir: cli.data.clone(),
+        out_root: args.out.clone(),
+        overrides: RunOverrides { scale: args.scale, replications: args.replications, seed: args.seed },
+        threads: args.threads,
+    };
+    let cancel = AtomicBool::new(false);
+    let report = pipeline::run(&req, &cancel, &|_| {})?;
+    if !cli.quiet {
+        print_summary(&report);
+    }
+    Ok(())
+}
+
+fn print_summary(r: &RunReport) {
+    let s = &r.scenario;
+    println!("{} vs {}: {} replications, scale {} shoppers per agent, {} threads, {:.1} s", s.title, s.baseline_name, s.replications, s.scale, r.threads, r.seconds);
+    println!();
+    println!("{:<58} {:>15} {:>10} {:>22}", "headline (scenario vs baseline)", "horizon", "mean", "90% interval");
+    for h in &r.headline {
+        println!(
+            "{:<58} {:>15} {:>10.3} {:>22}",
+            format!("{} ({})", h.label, h.unit),
+            format!("{} {}", h.horizon, h.month),
+            h.value.mean,
+            format!("[{:.3}, {:.3}]", h.value.ci_low, h.value.ci_high)
+        );
+    }
+    println!();
+    println!("outputs: {}", r.output.display());
+}

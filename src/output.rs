@@ -1,0 +1,292 @@
+//! Writing a run's results: tidy CSVs, the headline and regional tables, and
+//! a manifest, into `output/<scenario>/`.
+//!
+//! Each file is rendered to bytes by a pure function; `OutputDir` alone
+//! touches the disk. The folder is created under a temporary sibling name
+//! before the long run (so a bad path fails in milliseconds) and renamed into
+//! place only when every file is written, so an existing result is replaced
+//! only by a complete one.
+
+use crate::error::{Error, Result};
+use crate::experiment::{Group, Results, Setup};
+use crate::observe::metric_columns;
+use crate::params::BAND_LABELS;
+use crate::scenario::{Arm, Scenario};
+use crate::summary::{HeadlineRow, RegionalRow};
+use std::path::{Path, PathBuf};
+
+/// Metrics written per region cell (the full set is written nationally and
+/// per segment; cells keep the files a manageable size).
+pub const REGIONAL_METRICS: &[&str] = &[
+    "shoppers_million",
+    "gmv_billion_cny",
+    "gmv_share_taobao",
+    "gmv_share_jd",
+    "gmv_share_pinduoduo",
+    "gmv_share_douyin",
+    "gmv_share_kuaishou",
+    "gmv_share_other",
+    "order_share_taobao",
+    "reach_taobao",
+    "pay_share_alipay",
+    "pay_share_wechat_pay",
+    "pay_share_taobao_alipay",
+    "pay_share_taobao_wechat_pay",
+    "holding_alipay",
+    "holding_wechat_pay",
+    "holding_dual",
+    "wechat_only_share",
+    "wechat_only_taobao_buyers_million",
+    "setups_alipay_thousand",
+];
+
+/// A number with 8 significant digits, trailing zeros trimmed: stable text
+/// for byte-identical files.
+pub fn fmt_num(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return if v.is_nan() { "NaN".into() } else if v == 0.0 { "0".into() } else { format!("{v}") };
+    }
+    let digits = (7 - v.abs().log10().floor() as i32).clamp(0, 17) as usize;
+    let s = format!("{v:.digits$}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    if s == "-0" { "0".into() } else { s }
+}
+
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new())
+}
+
+fn finish(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
+    w.into_inner().map_err(|e| Error::Internal(format!("rendering CSV: {e}")))
+}
+
+fn io<T>(r: std::result::Result<T, csv::Error>) -> Result<T> {
+    r.map_err(|e| Error::Internal(format!("rendering CSV: {e}")))
+}
+
+/// Rows of `group` for every arm, replication and month, with `keys`
+/// prepended and the chosen metric columns.
+fn series(results: &Results, filter: impl Fn(&Group) -> Option<Vec<String>>, key_names: &[&str], metrics: Option<&[&str]>) -> Result<Vec<u8>> {
+    let cols = metric_columns();
+    let chosen: Vec<usize> = match metrics {
+        Some(names) => names.iter().filter_map(|n| cols.iter().position(|(c, _)| c == n)).collect(),
+        None => (0..cols.len()).collect(),
+    };
+    let mut w = csv_writer();
+    let mut header: Vec<String> = vec!["arm".into(), "replication".into(), "month".into()];
+    header.extend(key_names.iter().map(|s| s.to_string()));
+    header.extend(chosen.iter().map(|&i| cols[i].0.clone()));
+    io(w.write_record(&header))?;
+    for arm in Arm::BOTH {
+        for rep in 0..results.replications {
+            for (t, month) in results.months.iter().enumerate() {
+                for (g, group) in results.groups.iter().enumerate() {
+                    let Some(keys) = filter(group) else { continue };
+                    let row = results.row(rep, arm, t, g);
+                    let mut rec = vec![arm.id().to_string(), rep.to_string(), month.to_string()];
+                    rec.extend(keys);
+                    rec.extend(chosen.iter().map(|&i| fmt_num(row[i])));
+                    io(w.write_record(&rec))?;
+                }
+            }
+        }
+    }
+    finish(w)
+}
+
+pub fn render_national(results: &Results) -> Result<Vec<u8>> {
+    series(results, |g| (*g == Group::National).then(Vec::new), &[], None)
+}
+
+pub fn render_segments(results: &Results) -> Result<Vec<u8>> {
+    series(
+        results,
+        |g| match g {
+            Group::Area { rural } => Some(vec![if *rural { "rural" } else { "urban" }.to_string()]),
+            Group::Band(b) => Some(vec![format!("income_{}", BAND_LABELS[*b])]),
+            _ => None,
+        },
+        &["segment"],
+        None,
+    )
+}
+
+pub fn render_regional(results: &Results, setup: &Setup) -> Result<Vec<u8>> {
+    series(
+        results,
+        |g| match g {
+            Group::Cell(c) => {
+                let (province, area) = setup.geo.cell_label(*c);
+                Some(vec![setup.geo.province_codes[setup.geo.cells[*c].province].to_string(), province.to_string(), area.to_string()])
+            }
+            _ => None,
+        },
+        &["province_code", "province", "area"],
+        Some(REGIONAL_METRICS),
+    )
+}
+
+pub fn render_headline(rows: &[HeadlineRow]) -> Result<Vec<u8>> {
+    let mut w = csv_writer();
+    io(w.write_record([
+        "metric", "label", "unit", "horizon", "month", "mean", "ci90_low", "ci90_high", "p05", "p95", "replications", "baseline_mean", "scenario_mean",
+    ]))?;
+    for r in rows {
+        io(w.write_record([
+            r.metric.to_string(),
+            r.label.to_string(),
+            r.unit.to_string(),
+            r.horizon.clone(),
+            r.month.to_string(),
+            fmt_num(r.value.mean),
+            fmt_num(r.value.ci_low),
+            fmt_num(r.value.ci_high),
+            fmt_num(r.value.p05),
+            fmt_num(r.value.p95),
+            r.value.n.to_string(),
+            fmt_num(r.baseline_mean),
+            fmt_num(r.scenario_mean),
+        ]))?;
+    }
+    finish(w)
+}
+
+pub fn render_regional_effects(rows: &[RegionalRow]) -> Result<Vec<u8>> {
+    let mut w = csv_writer();
+    io(w.write_record([
+        "province",
+        "area",
+        "horizon",
+        "month",
+        "taobao_gmv_share_change_pp",
+        "ci90_low",
+        "ci90_high",
+        "baseline_taobao_gmv_share_pct",
+        "wechat_only_share_pct",
+    ]))?;
+    for r in rows {
+        io(w.write_record([
+            r.province.clone(),
+            r.area.to_string(),
+            r.horizon.clone(),
+            r.month.to_string(),
+            fmt_num(r.taobao_gmv_share_change_pp.mean),
+            fmt_num(r.taobao_gmv_share_change_pp.ci_low),
+            fmt_num(r.taobao_gmv_share_change_pp.ci_high),
+            fmt_num(r.baseline_taobao_gmv_share_pct),
+            fmt_num(r.wechat_only_share_pct),
+        ]))?;
+    }
+    finish(w)
+}
+
+/// What produced a run, for reproducibility.
+#[derive(Debug, serde::Serialize)]
+pub struct Manifest<'a> {
+    pub shareshift_version: &'static str,
+    pub scenario_name: &'a str,
+    pub scenario_file: String,
+    pub scenario_sha256: String,
+    pub seed: u64,
+    pub replications: u32,
+    pub scale: f64,
+    pub threads: usize,
+    pub agents_per_replication: u64,
+    pub agent_steps: u64,
+    pub first_divergent_month: Option<String>,
+    pub data_sha256: &'a std::collections::BTreeMap<String, String>,
+    pub timings_seconds: std::collections::BTreeMap<&'static str, f64>,
+    pub scenario: &'a Scenario,
+}
+
+/// SHA-256 of the resolved scenario's canonical JSON.
+pub fn scenario_hash(s: &Scenario) -> String {
+    crate::data::hex_sha256(&serde_json::to_vec(s).unwrap_or_default())
+}
+
+pub fn render_manifest(m: &Manifest) -> Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(m).map_err(|e| Error::Internal(format!("rendering manifest: {e}")))?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// An output folder being written: a temporary sibling until `commit`.
+pub struct OutputDir {
+    target: PathBuf,
+    temp: PathBuf,
+    committed: bool,
+}
+
+impl OutputDir {
+    /// Creates the temporary folder next to `target`, failing fast if the
+    /// location is unusable.
+    pub fn prepare(target: &Path) -> Result<OutputDir> {
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = target.file_name().ok_or_else(|| Error::output(target, "expected a folder name, found none"))?.to_string_lossy().into_owned();
+        if target.exists() && !target.is_dir() {
+            return Err(Error::output(target, "expected a folder, found a file"));
+        }
+        std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, format!("cannot create the folder: {e}")))?;
+        let temp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        if temp.exists() {
+            std::fs::remove_dir_all(&temp).map_err(|e| Error::output(&temp, format!("cannot clear a stale temporary folder: {e}")))?;
+        }
+        std::fs::create_dir(&temp).map_err(|e| Error::output(parent, format!("cannot write here: {e}")))?;
+        Ok(OutputDir { target: target.to_path_buf(), temp, committed: false })
+    }
+
+    pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.temp.join(relative);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, format!("cannot create: {e}")))?;
+        }
+        std::fs::write(&path, bytes).map_err(|e| Error::output(&path, format!("cannot write: {e}")))
+    }
+
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Moves the finished folder into place, replacing any earlier result.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        let old = self.temp.with_file_name(format!(".{}.previous-{}", self.target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), std::process::id()));
+        let had_old = self.target.exists();
+        if had_old {
+            std::fs::rename(&self.target, &old).map_err(|e| Error::output(&self.target, format!("cannot move the earlier result aside: {e}")))?;
+        }
+        if let Err(e) = std::fs::rename(&self.temp, &self.target) {
+            if had_old {
+                let _ = std::fs::rename(&old, &self.target);
+            }
+            return Err(Error::output(&self.target, format!("cannot move the new result into place: {e}")));
+        }
+        self.committed = true;
+        if had_old {
+            let _ = std::fs::remove_dir_all(&old);
+        }
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.temp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_with_eight_significant_digits() {
+        assert_eq!(fmt_num(0.0), "0");
+        assert_eq!(fmt_num(0.358123456789), "0.35812346");
+        assert_eq!(fmt_num(1234.5), "1234.5");
+        assert_eq!(fmt_num(-0.000012345678912), "-0.000012345679");
+        assert_eq!(fmt_num(12345678912.0), "12345678912");
+        assert_eq!(fmt_num(1.0), "1");
+    }
+}

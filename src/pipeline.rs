@@ -1,0 +1,138 @@
+//! The whole path of a run, top to bottom: load data and scenario, validate,
+//! prepare the output folder, simulate, summarise, write.
+//!
+//! The binary calls these functions with a progress callback and a
+//! cancellation flag; nothing here prints.
+
+use crate::calibration::{self, Fit, Options};
+use crate::data::{CALIBRATION_FILE, DataSet};
+use crate::error::{Error, Result};
+use crate::experiment::{self, Progress, Setup};
+use crate::output::{self, Manifest, OutputDir};
+use crate::params::{Fitted, check_registry_complete};
+use crate::scenario::{self, RunOverrides, Scenario};
+use crate::summary::{self, HeadlineRow};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+pub struct RunRequest {
+    pub scenario: PathBuf,
+    pub data_dir: PathBuf,
+    /// Folder that receives `<scenario name>/`.
+    pub out_root: PathBuf,
+    pub overrides: RunOverrides,
+    pub threads: Option<usize>,
+}
+
+pub struct RunReport {
+    pub scenario: Scenario,
+    pub output: PathBuf,
+    pub headline: Vec<HeadlineRow>,
+    pub seconds: f64,
+    pub agent_steps: u64,
+    pub threads: usize,
+}
+
+/// Loads and checks data and scenario without simulating.
+pub fn validate(scenario_path: &Path, data_dir: &Path, overrides: &RunOverrides) -> Result<(DataSet, Scenario, Fitted)> {
+    let data = DataSet::load(data_dir)?;
+    check_registry_complete(&data.registry.defaults(), &data_dir.join("parameters.csv"))?;
+    let scenario = scenario::load(scenario_path, &data, overrides)?;
+    let fitted = Fitted::from_calibration(data.calibration()?)?;
+    Ok((data, scenario, fitted))
+}
+
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    if threads == Some(0) {
+        return Err(Error::Flag { flag: "--threads".into(), expected: "a number of threads of at least 1".into(), found: "0".into() });
+    }
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        b = b.num_threads(n);
+    }
+    b.build().map_err(|e| Error::Internal(format!("cannot start worker threads: {e}")))
+}
+
+pub fn run(req: &RunRequest, cancel: &AtomicBool, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunReport> {
+    let clock = Instant::now();
+    let mut timings = BTreeMap::new();
+    let (data, scenario, fitted) = validate(&req.scenario, &req.data_dir, &req.overrides)?;
+    let pool = thread_pool(req.threads)?;
+    let out = OutputDir::prepare(&req.out_root.join(&scenario.name))?;
+    let setup = Setup::new(&scenario, &data, fitted)?;
+    timings.insert("setup", clock.elapsed().as_secs_f64());
+    let sim_clock = Instant::now();
+    let results = pool.install(|| experiment::run(&scenario, &setup, cancel, progress))?;
+    timings.insert("simulation", sim_clock.elapsed().as_secs_f64());
+    let write_clock = Instant::now();
+    let headline = summary::headline(&results, setup.divergence);
+    let cells: Vec<(usize, bool)> = setup.geo.cells.iter().map(|c| (c.province, c.rural)).collect();
+    let regional = summary::regional(&results, setup.divergence, &setup.geo.province_names, &cells);
+    out.write("national.csv", &output::render_national(&results)?)?;
+    out.write("segments.csv", &output::render_segments(&results)?)?;
+    out.write("regional.csv", &output::render_regional(&results, &setup)?)?;
+    out.write("headline.csv", &output::render_headline(&headline)?)?;
+    out.write("regional_effects.csv", &output::render_regional_effects(&regional)?)?;
+    timings.insert("writing", write_clock.elapsed().as_secs_f64());
+    timings.insert("total", clock.elapsed().as_secs_f64());
+    let manifest = Manifest {
+        shareshift_version: env!("CARGO_PKG_VERSION"),
+        scenario_name: &scenario.name,
+        scenario_file: scenario.file.display().to_string(),
+        scenario_sha256: output::scenario_hash(&scenario),
+        seed: scenario.seed,
+        replications: scenario.replications,
+        scale: scenario.scale,
+        threads: pool.current_num_threads(),
+        agents_per_replication: setup.agents(),
+        agent_steps: results.agent_steps,
+        first_divergent_month: setup.divergence.map(|t| setup.months[t as usize].to_string()),
+        data_sha256: &data.file_hashes,
+        timings_seconds: timings,
+        scenario: &scenario,
+    };
+    out.write("manifest.json", &output::render_manifest(&manifest)?)?;
+    let output = out.commit()?;
+    Ok(RunReport {
+        output,
+        headline,
+        seconds: clock.elapsed().as_secs_f64(),
+        agent_steps: results.agent_steps,
+        threads: pool.current_num_threads(),
+        scenario,
+    })
+}
+
+pub struct CalibrateRequest {
+    pub baseline: PathBuf,
+    pub data_dir: PathBuf,
+    pub options: Options,
+    pub threads: Option<usize>,
+}
+
+/// Fits the calibrated values and writes them, with a fit report, into the
+/// data folder (each file replaced only once complete).
+pub fn calibrate(req: &CalibrateRequest, progress: &(dyn Fn(u32, f64) + Sync)) -> Result<Fit> {
+    let data = DataSet::load(&req.data_dir)?;
+    check_registry_complete(&data.registry.defaults(), &req.data_dir.join("parameters.csv"))?;
+    let scenario = scenario::load(&req.baseline, &data, &RunOverrides::default())?;
+    let start = match &data.calibration {
+        Some(c) => Fitted::from_calibration(c).ok(),
+        None => None,
+    };
+    let pool = thread_pool(req.threads)?;
+    let fit = pool.install(|| calibration::calibrate(&data, &scenario, &req.options, start, progress))?;
+    let check = pool.install(|| calibration::simulate(&scenario, &data, fit.fitted.clone(), scenario.months))?;
+    let report = crate::calibration::render_report(&fit, &scenario, &req.options, &check);
+    write_atomically(&req.data_dir.join(CALIBRATION_FILE), &calibration::render_calibration(&fit))?;
+    write_atomically(&req.data_dir.join("calibration_report.md"), report.as_bytes())?;
+    Ok(fit)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::output(&tmp, format!("cannot write: {e}")))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::output(path, format!("cannot replace: {e}")))
+}
