@@ -14,22 +14,21 @@
 //! results are reduced in chunk order, so sums do not depend on the number of
 //! threads. Every draw is keyed by (consumer, month, purpose).
 
-use crate::choice::{N_KEYS, PayEntry, pay_key, pay_table, setup_wallet};
+use crate::choice::{N_KEYS, pay_key, pay_table, setup_wallet};
 use crate::observe::Sums;
 use crate::params::{ModelParams, N_BANDS, N_FREQ, N_KAPPA};
-use crate::platform::{N_PLATFORMS, Platform};
+use crate::platform::N_PLATFORMS;
 use crate::population::{HABIT_LEVELS, State, Traits};
-use crate::rng::{Purpose, Streams, unit, unit16};
+use crate::rng::{ExpTable, Purpose, Streams, unit, unit16};
 use crate::scenario::Regime;
-use crate::wallet::{N_WALLETS, Wallet};
+use crate::wallet::{N_WALLETS, Wallet, WalletSet};
 use rayon::prelude::*;
 use std::ops::Range;
 
 /// Consumers per chunk: large enough to amortise the per-chunk work, small
 /// enough to balance load across threads.
-pub const CHUNK: u32 = 16_384;
+pub const CHUNK: u32 = 4_096;
 
-const TAOBAO: usize = Platform::Taobao as usize;
 
 /// Last month's aggregates that this month's rules read.
 #[derive(Debug, Clone)]
@@ -59,12 +58,22 @@ impl Previous {
     }
 }
 
+/// Platforms padded to a width the compiler can vectorise.
+pub const LANES: usize = 8;
+
 /// Everything the per-consumer step looks up, built once per month and arm.
 pub struct MonthTables {
     /// exp(ASC + segment offset + promotion + b_social ln s~), by cell and band.
-    pub base: Vec<[[f32; N_PLATFORMS]; N_BANDS]>,
-    pub pay: Box<[[PayEntry; N_KEYS]; N_PLATFORMS]>,
+    pub base: Vec<[[f32; LANES]; N_BANDS]>,
+    /// Payment nest per platform and payment key (see `choice::PayEntry`).
+    pub pay_usable: Box<[[f32; N_KEYS]; N_PLATFORMS]>,
+    pub pay_setup: Box<[[f32; N_KEYS]; N_PLATFORMS]>,
+    pub pay_split: Box<[[[f32; N_WALLETS]; N_KEYS]; N_PLATFORMS]>,
     pub setup_wallet: [usize; N_PLATFORMS],
+    /// 1 where the consumer is not averse to the platform's set-up wallet, by averse bits.
+    pub kmask: [[f32; LANES]; 4],
+    /// 1 for platforms in the consideration set, by set.
+    pub consider: Box<[[f32; LANES]; 64]>,
     /// exp(-kappa) of each friction level.
     pub kexp: [f32; N_KAPPA],
     /// exp(b_habit * habit) of each habit level.
@@ -74,9 +83,10 @@ pub struct MonthTables {
     /// Expected orders per month by band and frequency class.
     pub lambda: [[f32; N_FREQ]; N_BANDS],
     /// Average order value (CNY) by band and platform.
-    pub aov: [[f32; N_PLATFORMS]; N_BANDS],
+    pub aov: [[f32; LANES]; N_BANDS],
     /// Monthly adoption probability of each wallet by cell.
     pub adopt: Vec<[f32; N_WALLETS]>,
+    pub exp: ExpTable,
 }
 
 impl MonthTables {
@@ -89,7 +99,7 @@ impl MonthTables {
             .enumerate()
             .map(|(c, &is_rural)| {
                 let cell_total: f64 = prev.cell_orders[c].iter().sum();
-                let mut out = [[0f32; N_PLATFORMS]; N_BANDS];
+                let mut out = [[0f32; LANES]; N_BANDS];
                 for (band, row) in out.iter_mut().enumerate() {
                     for p in 0..N_PLATFORMS {
                         let shrunk = (prev.cell_orders[c][p] + b.social_prior_orders * national[p]) / (cell_total + b.social_prior_orders);
@@ -101,11 +111,29 @@ impl MonthTables {
                 out
             })
             .collect();
-        let mut pay = Box::new([[PayEntry::default(); N_KEYS]; N_PLATFORMS]);
+        let mut pay_usable = Box::new([[0f32; N_KEYS]; N_PLATFORMS]);
+        let mut pay_setup = Box::new([[0f32; N_KEYS]; N_PLATFORMS]);
+        let mut pay_split = Box::new([[[0f32; N_WALLETS]; N_KEYS]; N_PLATFORMS]);
         let mut setup = [0usize; N_PLATFORMS];
         for p in 0..N_PLATFORMS {
-            pay[p] = pay_table(regime, p);
+            for (k, e) in pay_table(regime, p).iter().enumerate() {
+                pay_usable[p][k] = e.usable;
+                pay_setup[p][k] = e.setup;
+                pay_split[p][k] = e.split;
+            }
             setup[p] = setup_wallet(regime, p).index();
+        }
+        let mut kmask = [[0f32; LANES]; 4];
+        for (bits, row) in kmask.iter_mut().enumerate() {
+            for p in 0..N_PLATFORMS {
+                row[p] = if bits >> setup[p] & 1 == 1 && setup[p] < 2 { 0.0 } else { 1.0 };
+            }
+        }
+        let mut consider = Box::new([[0f32; LANES]; 64]);
+        for (set, row) in consider.iter_mut().enumerate() {
+            for p in 0..N_PLATFORMS {
+                row[p] = (set >> p & 1) as f32;
+            }
         }
         let kappa = b.kappa_levels();
         let carry = b.habit_carryover;
@@ -119,7 +147,7 @@ impl MonthTables {
         }
         let freq = pop.frequency_multipliers();
         let mut lambda = [[0f32; N_FREQ]; N_BANDS];
-        let mut aov = [[0f32; N_PLATFORMS]; N_BANDS];
+        let mut aov = [[0f32; LANES]; N_BANDS];
         for band in 0..N_BANDS {
             for f in 0..N_FREQ {
                 lambda[band][f] = (lambda_bar * freq[f]) as f32;
@@ -143,8 +171,12 @@ impl MonthTables {
             .collect();
         MonthTables {
             base,
-            pay,
+            pay_usable,
+            pay_setup,
+            pay_split,
             setup_wallet: setup,
+            kmask,
+            consider,
             kexp: kappa.map(|k| (-k).exp() as f32),
             hexp,
             habit_same,
@@ -152,6 +184,7 @@ impl MonthTables {
             lambda,
             aov,
             adopt,
+            exp: ExpTable::new(),
         }
     }
 }
@@ -176,6 +209,77 @@ pub struct Step<'a> {
     /// Month counter for the random draws (0 = first simulated month).
     pub month: u32,
     pub streams: &'a Streams,
+}
+
+/// A chunk's running totals for one income band, in agent units. Single
+/// precision is enough within a chunk of `CHUNK` consumers; chunks are
+/// summed in double precision.
+#[derive(Clone)]
+struct BandAcc {
+    orders: [f32; LANES],
+    setup_orders: [f32; LANES],
+    buyers: [u32; LANES],
+    key_orders: [[f32; N_KEYS]; N_PLATFORMS],
+    /// Consumers by held wallets (3 bits) and averse wallets (2 bits).
+    wallets: [u32; 32],
+    wechat_only_taobao_buyers: u32,
+    setups: [u32; N_WALLETS],
+    adoptions: [u32; N_WALLETS],
+}
+
+impl BandAcc {
+    fn new() -> BandAcc {
+        BandAcc {
+            orders: [0.0; LANES],
+            setup_orders: [0.0; LANES],
+            buyers: [0; LANES],
+            key_orders: [[0.0; N_KEYS]; N_PLATFORMS],
+            wallets: [0; 32],
+            wechat_only_taobao_buyers: 0,
+            setups: [0; N_WALLETS],
+            adoptions: [0; N_WALLETS],
+        }
+    }
+
+    /// Converts to sums: GMV is orders times the band's order value, payments
+    /// split by the month's payment nest.
+    fn into_sums(self, t: &MonthTables, band: usize) -> Sums {
+        let mut s = Sums::default();
+        for p in 0..N_PLATFORMS {
+            let aov = t.aov[band][p] as f64;
+            s.orders[p] = self.orders[p] as f64;
+            s.gmv[p] = s.orders[p] * aov;
+            s.reach[p] = self.buyers[p] as f64;
+            for key in 0..N_KEYS {
+                let o = self.key_orders[p][key] as f64;
+                if o != 0.0 {
+                    for m in 0..N_WALLETS {
+                        s.pay_orders[p][m] += o * t.pay_split[p][key][m] as f64;
+                    }
+                }
+            }
+            s.pay_orders[p][t.setup_wallet[p]] += self.setup_orders[p] as f64;
+            for m in 0..N_WALLETS {
+                s.pay_gmv[p][m] = s.pay_orders[p][m] * aov;
+            }
+        }
+        for (bin, &n) in self.wallets.iter().enumerate() {
+            let n = n as f64;
+            let held = WalletSet((bin & 7) as u8);
+            let averse = WalletSet((bin >> 3) as u8);
+            s.consumers += n;
+            for w in Wallet::ALL {
+                s.holding[w.index()] += n * held.contains(w) as u32 as f64;
+                s.potential[w.index()] += n * (held.contains(w) || !averse.contains(w)) as u32 as f64;
+            }
+            s.dual += n * held.is_dual() as u32 as f64;
+            s.wechat_only += n * held.is_wechat_only() as u32 as f64;
+        }
+        s.wechat_only_taobao_buyers = self.wechat_only_taobao_buyers as f64;
+        s.setups = self.setups.map(|x| x as f64);
+        s.adoptions = self.adoptions.map(|x| x as f64);
+        s
+    }
 }
 
 impl Step<'_> {
@@ -209,181 +313,153 @@ impl Step<'_> {
     }
 
     fn chunk(&self, cell: usize, first: u32, states: &mut [State]) -> [Sums; N_BANDS] {
-        let t = self.tables;
-        let mut sums = [Sums::default(); N_BANDS];
-        let mut key_orders = vec![[[0f64; N_KEYS]; N_PLATFORMS]; N_BANDS];
-        let mut key_gmv = vec![[[0f64; N_KEYS]; N_PLATFORMS]; N_BANDS];
+        let mut acc = vec![BandAcc::new(); N_BANDS];
         for (j, slot) in states.iter_mut().enumerate() {
             let i = first + j as u32;
             let tr = self.traits[i as usize];
-            *slot = self.consumer(i, tr, *slot, cell, &mut sums[tr.band()], &mut key_orders[tr.band()], &mut key_gmv[tr.band()]);
+            *slot = self.consumer(i, tr, *slot, cell, &mut acc[tr.band()]);
         }
-        for band in 0..N_BANDS {
-            for p in 0..N_PLATFORMS {
-                for key in 0..N_KEYS {
-                    let (o, g) = (key_orders[band][p][key], key_gmv[band][p][key]);
-                    if o == 0.0 && g == 0.0 {
-                        continue;
-                    }
-                    let split = t.pay[p][key].split;
-                    for m in 0..N_WALLETS {
-                        sums[band].pay_orders[p][m] += o * split[m] as f64;
-                        sums[band].pay_gmv[p][m] += g * split[m] as f64;
-                    }
-                }
-            }
+        let mut out = [Sums::default(); N_BANDS];
+        for (band, a) in acc.into_iter().enumerate() {
+            out[band] = a.into_sums(self.tables, band);
         }
-        sums
+        out
     }
 
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn consumer(
-        &self,
-        i: u32,
-        tr: Traits,
-        mut s: State,
-        cell: usize,
-        sums: &mut Sums,
-        key_orders: &mut [[f64; N_KEYS]; N_PLATFORMS],
-        key_gmv: &mut [[f64; N_KEYS]; N_PLATFORMS],
-    ) -> State {
+    fn consumer(&self, i: u32, tr: Traits, mut s: State, cell: usize, acc: &mut BandAcc) -> State {
         let t = self.tables;
         let band = tr.band();
         let averse = tr.averse();
         let mut held = s.held();
 
-        // 1. Wallet adoption.
-        for w in [Wallet::Alipay, Wallet::WechatPay] {
-            let p_adopt = t.adopt[cell][w.index()];
-            if !held.contains(w) && !averse.contains(w) && p_adopt > 0.0 {
-                let u = unit(self.streams.block(i, self.month, Purpose::Adoption, w.index() as u32)[0]);
-                if u < p_adopt as f64 {
-                    held = held.with(w);
-                    sums.adoptions[w.index()] += 1.0;
+        // 1. Wallet adoption, for the few who lack a wallet they may take up.
+        if held.0 & 3 != 3 {
+            for w in [Wallet::Alipay, Wallet::WechatPay] {
+                let p_adopt = t.adopt[cell][w.index()];
+                if !held.contains(w) && !averse.contains(w) && p_adopt > 0.0 {
+                    let u = unit(self.streams.bits(i, self.month, Purpose::Adoption, w.index() as u32));
+                    if u < p_adopt as f64 {
+                        held = held.with(w);
+                        acc.adoptions[w.index()] += 1;
+                    }
                 }
             }
         }
-        sums.consumers += 1.0;
-        for w in 0..N_WALLETS {
-            let has = held.contains(Wallet::from_index(w));
-            sums.holding[w] += has as u32 as f64;
-            sums.potential[w] += (has || !averse.contains(Wallet::from_index(w))) as u32 as f64;
-        }
-        sums.dual += held.is_dual() as u32 as f64;
-        let wechat_only = held.is_wechat_only();
-        sums.wechat_only += wechat_only as u32 as f64;
+        acc.wallets[(held.0 | averse.0 << 3) as usize] += 1;
 
-        // 2. Platform choice weights.
+        // 2. Platform choice: logit weights from the month's tables, split into
+        // the part at merchants with a usable wallet and the part needing set-up.
         let primary = tr.primary();
         let main = s.main();
-        let kexp = t.kexp[tr.kappa()];
         let base = &t.base[cell][band];
-        let mut weight = [0f32; N_PLATFORMS];
-        let mut keys = [0usize; N_PLATFORMS];
-        let mut usable_frac = [1f32; N_PLATFORMS];
-        let mut total = 0f32;
-        for p in 0..N_PLATFORMS {
-            if !tr.considers(p) {
-                continue;
-            }
-            let key = pay_key(held, primary, s.last_wallet(p));
-            let e = &t.pay[p][key];
-            let k = if averse.contains(Wallet::from_index(t.setup_wallet[p])) { 0.0 } else { kexp };
-            let g = e.usable + e.setup * k;
-            let mut x = base[p] * g;
-            if p == main {
-                x *= t.hexp[s.habit()];
-            }
-            weight[p] = x;
-            keys[p] = key;
-            if g > 0.0 {
-                usable_frac[p] = e.usable / g;
-            }
-            total += x;
+        let consider = &t.consider[tr.consider_bits()];
+        let kmask = &t.kmask[averse.0 as usize];
+        let kexp = t.kexp[tr.kappa()];
+        let mut habit = [1f32; LANES];
+        if main < N_PLATFORMS {
+            habit[main] = t.hexp[s.habit()];
         }
-        if total <= 0.0 || !total.is_finite() {
+        let mut keys = [0usize; N_PLATFORMS];
+        let mut usable = [0f32; LANES];
+        let mut setup = [0f32; LANES];
+        for p in 0..N_PLATFORMS {
+            let k = pay_key(held, primary, s.last_wallet(p)) & (N_KEYS - 1);
+            keys[p] = k;
+            usable[p] = t.pay_usable[p][k];
+            setup[p] = t.pay_setup[p][k];
+        }
+        let mut wu = [0f32; LANES];
+        let mut ws = [0f32; LANES];
+        for p in 0..LANES {
+            let m = base[p] * habit[p] * consider[p];
+            wu[p] = m * usable[p];
+            ws[p] = m * setup[p] * kexp * kmask[p];
+        }
+        let total: f32 = wu.iter().sum::<f32>() + ws.iter().sum::<f32>();
+        if !(total > 0.0 && total.is_finite()) {
             return s.with_held(held);
         }
 
-        // 3. Expected outcomes, and 4. sampled updates of the wallet last used.
-        let orders_per_weight = t.lambda[band][tr.freq()] / total;
-        let bits = self.streams.block(i, self.month, Purpose::Choice, 0);
-        let mut spend = [0f32; N_PLATFORMS];
-        let mut spend_total = 0f32;
-        let mut needs_setup = false;
-        for p in 0..N_PLATFORMS {
-            if weight[p] <= 0.0 {
-                continue;
-            }
-            let o = weight[p] * orders_per_weight;
-            let g = o * t.aov[band][p];
-            spend[p] = g;
-            spend_total += g;
-            sums.orders[p] += o as f64;
-            sums.gmv[p] += g as f64;
-            let uf = usable_frac[p];
-            key_orders[p][keys[p]] += (o * uf) as f64;
-            key_gmv[p][keys[p]] += (g * uf) as f64;
-            if uf < 1.0 {
-                let sw = t.setup_wallet[p];
-                sums.pay_orders[p][sw] += (o * (1.0 - uf)) as f64;
-                sums.pay_gmv[p][sw] += (g * (1.0 - uf)) as f64;
-                needs_setup = true;
-            }
-            let reach = 1.0 - (-o).exp();
-            sums.reach[p] += reach as f64;
-            if wechat_only && p == TAOBAO {
-                sums.wechat_only_taobao_buyers += reach as f64;
-            }
-            let u = unit16(bits[1 + p / 2] >> (16 * (p % 2)));
-            if u < reach && uf > 0.0 {
-                let v = u / reach;
-                let split = t.pay[p][keys[p]].split;
-                let code = if v < split[0] {
-                    1
-                } else if v < split[0] + split[1] {
-                    2
-                } else {
-                    3
-                };
-                s = s.with_last_wallet(p, code);
-            }
+        // 3. Expected orders (Poisson splitting), accumulated by payment key.
+        let scale = t.lambda[band][tr.freq()] / total;
+        let mut orders = [0f32; LANES];
+        for p in 0..LANES {
+            orders[p] = (wu[p] + ws[p]) * scale;
+            acc.orders[p] += orders[p];
+            acc.setup_orders[p] += ws[p] * scale;
+        }
+        for (p, row) in acc.key_orders.iter_mut().enumerate() {
+            row[keys[p] & (N_KEYS - 1)] += wu[p] * scale;
         }
 
-        // Set-up of the required wallet where nothing held was usable.
-        if needs_setup {
-            let sbits = self.streams.block(i, self.month, Purpose::SetUp, 0);
-            for p in 0..N_PLATFORMS {
-                if weight[p] <= 0.0 || usable_frac[p] >= 1.0 {
-                    continue;
+        // 4. Sampled updates. A consumer buys on p this month if the first
+        // arrival of a Poisson process with rate orders[p] comes before the
+        // month's end.
+        let r0 = self.streams.bits(i, self.month, Purpose::Choice, 0);
+        let r1 = self.streams.bits(i, self.month, Purpose::Choice, 1);
+        let mut bought = 0usize;
+        for p in 0..N_PLATFORMS {
+            let e = t.exp.draw(if p < 4 { r1 >> (12 * p) } else { r0 >> (12 * (p - 4)) });
+            let b = (orders[p] > e) as usize;
+            bought |= b << p;
+            acc.buyers[p] += b as u32;
+        }
+        if held.is_wechat_only() {
+            acc.wechat_only_taobao_buyers += (bought & 1) as u32;
+        }
+        if bought != 0 {
+            // The wallet of the month's last order on each platform bought on.
+            let mut r = self.streams.bits(i, self.month, Purpose::Choice, 2);
+            let mut left = 4;
+            let mut rest = bought;
+            while rest != 0 {
+                let p = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                if left == 0 {
+                    r = self.streams.bits(i, self.month, Purpose::Choice, 3);
+                    left = 4;
                 }
-                let o_setup = weight[p] * orders_per_weight * (1.0 - usable_frac[p]);
-                let u = unit16(sbits[p / 2] >> (16 * (p % 2)));
-                let sw = Wallet::from_index(t.setup_wallet[p]);
-                if u < 1.0 - (-o_setup).exp() && !held.contains(sw) {
-                    held = held.with(sw);
-                    sums.setups[sw.index()] += 1.0;
+                let v = unit16(r);
+                r >>= 16;
+                left -= 1;
+                let at_setup = if ws[p] > 0.0 { ws[p] / (wu[p] + ws[p]) } else { 0.0 };
+                if v < at_setup {
+                    // Nothing held was usable at that merchant: set up its wallet.
+                    let sw = Wallet::from_index(t.setup_wallet[p]);
+                    if !held.contains(sw) {
+                        held = held.with(sw);
+                        acc.setups[sw.index()] += 1;
+                    }
                     s = s.with_last_wallet(p, sw.index() + 1);
+                } else {
+                    let x = if at_setup > 0.0 { (v - at_setup) / (1.0 - at_setup) } else { v };
+                    let split = &t.pay_split[p][keys[p] & (N_KEYS - 1)];
+                    let code = 1 + (x >= split[0]) as usize + (x >= split[0] + split[1]) as usize;
+                    s = s.with_last_wallet(p, code);
                 }
             }
         }
 
         // Main platform: one draw proportional to this month's expected spend.
-        let target = unit(bits[0]) as f32 * spend_total;
-        let mut acc = 0f32;
+        let aov = &t.aov[band];
+        let mut spend = [0f32; LANES];
+        for p in 0..LANES {
+            spend[p] = orders[p] * aov[p];
+        }
+        let target = ((r0 >> 32) as f32 * (1.0 / 4_294_967_296.0)) * spend.iter().sum::<f32>();
+        let mut acc_spend = 0f32;
         let mut new_main = main;
         for p in 0..N_PLATFORMS {
-            if spend[p] <= 0.0 {
-                continue;
-            }
-            new_main = p;
-            acc += spend[p];
-            if target < acc {
-                break;
+            if spend[p] > 0.0 {
+                new_main = p;
+                acc_spend += spend[p];
+                if target < acc_spend {
+                    break;
+                }
             }
         }
-        let habit = if new_main == main { t.habit_same[s.habit()] } else { t.habit_switch };
-        s.with_main(new_main, habit as usize).with_held(held)
+        let habit_level = if new_main == main { t.habit_same[s.habit()] } else { t.habit_switch };
+        s.with_main(new_main, habit_level as usize).with_held(held)
     }
 }

@@ -124,7 +124,10 @@ pub fn calibrate(req: &CalibrateRequest, progress: &(dyn Fn(u32, f64) + Sync)) -
     };
     let pool = thread_pool(req.threads)?;
     let fit = pool.install(|| calibration::calibrate(&data, &scenario, &req.options, start, progress))?;
-    let check = pool.install(|| calibration::simulate(&scenario, &data, fit.fitted.clone(), scenario.months))?;
+    let mut check_scenario = scenario.clone();
+    check_scenario.scale = req.options.scale;
+    check_scenario.replications = req.options.replications;
+    let check = pool.install(|| calibration::simulate(&check_scenario, &data, fit.fitted.clone(), scenario.months))?;
     let report = crate::calibration::render_report(&fit, &scenario, &req.options, &check);
     write_atomically(&req.data_dir.join(CALIBRATION_FILE), &calibration::render_calibration(&fit))?;
     write_atomically(&req.data_dir.join("calibration_report.md"), report.as_bytes())?;

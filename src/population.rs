@@ -10,7 +10,7 @@
 use crate::params::{Fitted, N_BANDS, N_FREQ, N_KAPPA, PopulationParams};
 use crate::platform::Platform;
 use crate::region::Geography;
-use crate::rng::{Purpose, Streams, unit};
+use crate::rng::{Purpose, Streams};
 use crate::wallet::{Wallet, WalletSet};
 use std::ops::Range;
 
@@ -53,6 +53,11 @@ impl Traits {
     #[inline(always)]
     pub fn considers(self, p: usize) -> bool {
         self.0 >> (10 + p) & 1 == 1
+    }
+    /// The consideration set as a 6-bit mask (bit p = platform p).
+    #[inline(always)]
+    pub fn consider_bits(self) -> usize {
+        (self.0 >> 10 & 0x3F) as usize
     }
     /// Wallets this consumer will never take up (Alipay and WeChat Pay bits).
     #[inline(always)]
@@ -223,7 +228,7 @@ fn cell_draw(rural: bool, band_shares: &[f64; N_BANDS], pop: &PopulationParams, 
     CellDraw { band_cdf, wechat_only, alipay_only: sigmoid(fitted.alipay_only_log_odds) }
 }
 
-/// Draws one consumer's traits and initial state from three blocks of uniforms.
+/// Draws one consumer's traits and initial state from 32-bit uniforms.
 fn draw_consumer(
     i: u32,
     d: &CellDraw,
@@ -232,28 +237,32 @@ fn draw_consumer(
     entrant_mix: Option<[f64; 3]>,
     streams: &Streams,
 ) -> (Traits, State) {
-    let a = streams.block(i, 0, Purpose::Traits, 0);
-    let b = streams.block(i, 0, Purpose::Traits, 1);
-    let band = d.band_cdf.iter().position(|&c| unit(a[0]) < c).unwrap_or(N_BANDS - 1);
-    let freq = (a[1] >> 30) as usize;
-    let kappa = (a[1] >> 26 & 15) as usize;
+    // Uniform number k: the upper or lower half of block k / 2.
+    let u = |k: u32| -> f64 {
+        let b = streams.bits(i, 0, Purpose::Traits, k / 2);
+        let half = if k % 2 == 0 { b >> 32 } else { b & 0xFFFF_FFFF };
+        half as f64 / 4_294_967_296.0
+    };
+    let band = d.band_cdf.iter().position(|&c| u(0) < c).unwrap_or(N_BANDS - 1);
+    let freq = ((u(1) * N_FREQ as f64) as usize).min(N_FREQ - 1);
+    let kappa = ((u(2) * N_KAPPA as f64) as usize).min(N_KAPPA - 1);
     // Wallets: WeChat-Pay-only, Alipay-only or both; then a card.
-    let u = unit(a[2]);
     let (p_w, p_a) = match entrant_mix {
         Some([_, alipay_only, wechat_only]) => (wechat_only, alipay_only),
         None => (d.wechat_only[band], d.alipay_only * (1.0 - d.wechat_only[band])),
     };
-    let mut held = if u < p_w {
+    let w = u(3);
+    let mut held = if w < p_w {
         WalletSet::of(&[Wallet::WechatPay])
-    } else if u < p_w + p_a {
+    } else if w < p_w + p_a {
         WalletSet::of(&[Wallet::Alipay])
     } else {
         WalletSet::of(&[Wallet::Alipay, Wallet::WechatPay])
     };
-    if unit(a[3]) < pop.card_holding {
+    if u(4) < pop.card_holding {
         held = held.with(Wallet::Card);
     }
-    let averse_draw = unit(b[0]) < pop.averse_share;
+    let averse_draw = u(5) < pop.averse_share;
     let averse = match (held.contains(Wallet::Alipay), held.contains(Wallet::WechatPay)) {
         (false, _) if averse_draw => WalletSet::of(&[Wallet::Alipay]),
         (_, false) if averse_draw => WalletSet::of(&[Wallet::WechatPay]),
@@ -261,16 +270,14 @@ fn draw_consumer(
     };
     let primary = if !held.contains(Wallet::Alipay) {
         Wallet::WechatPay
-    } else if !held.contains(Wallet::WechatPay) || unit(b[1]) < p_alipay_primary {
+    } else if !held.contains(Wallet::WechatPay) || u(6) < p_alipay_primary {
         Wallet::Alipay
     } else {
         Wallet::WechatPay
     };
-    let c = streams.block(i, 0, Purpose::Traits, 2);
-    let inclusion_draws = [b[2], b[3], c[0], c[1], c[2]];
     let mut consider = 1u8 << Platform::Other.index();
-    for (p, &bits) in inclusion_draws.iter().enumerate() {
-        if unit(bits) < pop.inclusion[p] {
+    for p in 0..Platform::Other.index() {
+        if u(7 + p as u32) < pop.inclusion[p] {
             consider |= 1 << p;
         }
     }
