@@ -1,0 +1,5 @@
+//! Integration tests, compiled as one binary (see Cargo.toml, `autotests = false`).
+
+mod util;
+
+mod bad_input;
