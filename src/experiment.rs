@@ -49,6 +49,11 @@ impl Setup {
     pub fn new(scenario: &Scenario, data: &DataSet, fitted: Fitted) -> Result<Setup> {
         let params = ModelParams::new(&scenario.values, fitted);
         let geo = Geography::build(data, &params.population)?;
+        Ok(Setup::with_geography(scenario, data, params, geo))
+    }
+
+    /// A setup over a given geography (tests use one-cell worlds).
+    pub fn with_geography(scenario: &Scenario, data: &DataSet, params: ModelParams, geo: Geography) -> Setup {
         let path = geo.shopper_path(scenario.end(), params.population.entry_rate);
         let first = (scenario.start.since(anchor_month()) - 1).max(0) as usize;
         let schedule = Schedule::new(&path, first, scenario.months as usize, scenario.scale);
@@ -60,7 +65,7 @@ impl Setup {
         groups.extend((0..N_BANDS).map(Group::Band));
         groups.extend((0..geo.province_names.len()).map(Group::Province));
         groups.extend((0..geo.n_cells()).map(Group::Cell));
-        Ok(Setup {
+        Setup {
             months: (0..scenario.months).map(|t| scenario.start.plus(t as i32)).collect(),
             geo,
             params,
@@ -71,7 +76,7 @@ impl Setup {
             divergence,
             groups,
             entrant_mix: scenario.entrant_mix,
-        })
+        }
     }
 
     /// Consumers that will ever be active in one replication.

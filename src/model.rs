@@ -17,7 +17,7 @@
 use crate::choice::{N_KEYS, pay_key, pay_table, setup_wallet};
 use crate::observe::Sums;
 use crate::params::{ModelParams, N_BANDS, N_FREQ, N_KAPPA};
-use crate::platform::N_PLATFORMS;
+use crate::platform::{N_PLATFORMS, Platform};
 use crate::population::{HABIT_LEVELS, State, Traits};
 use crate::rng::{ExpTable, Purpose, Streams, unit, unit16};
 use crate::scenario::Regime;
@@ -57,6 +57,14 @@ impl Previous {
         out
     }
 }
+
+/// Platforms whose wallet last used is tracked in the state (Taobao/Tmall and
+/// JD, the walled gardens): payment stickiness applies there. Elsewhere every
+/// wallet is accepted from the start and the payment split follows the
+/// primary wallet without a memory (docs/MODEL.md, deviations).
+pub const TRACKED_MASK: usize = 1 << Platform::Taobao as usize | 1 << Platform::Jd as usize;
+
+const TAOBAO: usize = Platform::Taobao as usize;
 
 /// Platforms padded to a width the compiler can vectorise.
 pub const LANES: usize = 8;
@@ -363,8 +371,10 @@ impl Step<'_> {
         let mut keys = [0usize; N_PLATFORMS];
         let mut usable = [0f32; LANES];
         let mut setup = [0f32; LANES];
+        // Untracked platforms share the key without a wallet last used.
+        let untracked = pay_key(held, primary, 0) & (N_KEYS - 1);
         for p in 0..N_PLATFORMS {
-            let k = pay_key(held, primary, s.last_wallet(p)) & (N_KEYS - 1);
+            let k = if TRACKED_MASK >> p & 1 != 0 { pay_key(held, primary, s.last_wallet(p)) & (N_KEYS - 1) } else { untracked };
             keys[p] = k;
             usable[p] = t.pay_usable[p][k];
             setup[p] = t.pay_setup[p][k];
@@ -395,49 +405,59 @@ impl Step<'_> {
 
         // 4. Sampled updates. A consumer buys on p this month if the first
         // arrival of a Poisson process with rate orders[p] comes before the
-        // month's end.
+        // month's end. Bits: r0 = main platform (16) | arrivals of
+        // platforms 0-3 (4 x 12); r1 = arrivals of platforms 4-5 (2 x 12) |
+        // two wallet draws (2 x 16); more wallet draws come from r2.
         let r0 = self.streams.bits(i, self.month, Purpose::Choice, 0);
         let r1 = self.streams.bits(i, self.month, Purpose::Choice, 1);
         let mut bought = 0usize;
         for p in 0..N_PLATFORMS {
-            let e = t.exp.draw(if p < 4 { r1 >> (12 * p) } else { r0 >> (12 * (p - 4)) });
+            let e = t.exp.draw(if p < 4 { r0 >> (16 + 12 * p) } else { r1 >> (12 * (p - 4)) });
             let b = (orders[p] > e) as usize;
             bought |= b << p;
             acc.buyers[p] += b as u32;
         }
         if held.is_wechat_only() {
-            acc.wechat_only_taobao_buyers += (bought & 1) as u32;
+            acc.wechat_only_taobao_buyers += (bought >> TAOBAO & 1) as u32;
         }
-        if bought != 0 {
-            // The wallet of the month's last order on each platform bought on.
-            let mut r = self.streams.bits(i, self.month, Purpose::Choice, 2);
-            let mut left = 4;
-            let mut rest = bought;
-            while rest != 0 {
-                let p = rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                if left == 0 {
-                    r = self.streams.bits(i, self.month, Purpose::Choice, 3);
-                    left = 4;
+
+        // The wallet of the month's last order, on the platforms whose wallet
+        // last used is tracked, and wherever nothing held was usable.
+        let mut needs_wallet = bought & TRACKED_MASK;
+        if ws.iter().any(|&x| x > 0.0) {
+            for p in 0..N_PLATFORMS {
+                needs_wallet |= (bought >> p & 1 != 0 && ws[p] > 0.0) as usize * (1 << p);
+            }
+        }
+        let mut r = r1 >> 24;
+        let mut left = 2;
+        let mut rest = needs_wallet;
+        while rest != 0 {
+            let p = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            if left == 0 {
+                r = self.streams.bits(i, self.month, Purpose::Choice, 2);
+                left = 4;
+            }
+            let v = unit16(r);
+            r >>= 16;
+            left -= 1;
+            let at_setup = if ws[p] > 0.0 { ws[p] / (wu[p] + ws[p]) } else { 0.0 };
+            let code = if v < at_setup {
+                // Nothing held was usable at that merchant: set up its wallet.
+                let sw = Wallet::from_index(t.setup_wallet[p]);
+                if !held.contains(sw) {
+                    held = held.with(sw);
+                    acc.setups[sw.index()] += 1;
                 }
-                let v = unit16(r);
-                r >>= 16;
-                left -= 1;
-                let at_setup = if ws[p] > 0.0 { ws[p] / (wu[p] + ws[p]) } else { 0.0 };
-                if v < at_setup {
-                    // Nothing held was usable at that merchant: set up its wallet.
-                    let sw = Wallet::from_index(t.setup_wallet[p]);
-                    if !held.contains(sw) {
-                        held = held.with(sw);
-                        acc.setups[sw.index()] += 1;
-                    }
-                    s = s.with_last_wallet(p, sw.index() + 1);
-                } else {
-                    let x = if at_setup > 0.0 { (v - at_setup) / (1.0 - at_setup) } else { v };
-                    let split = &t.pay_split[p][keys[p] & (N_KEYS - 1)];
-                    let code = 1 + (x >= split[0]) as usize + (x >= split[0] + split[1]) as usize;
-                    s = s.with_last_wallet(p, code);
-                }
+                sw.index() + 1
+            } else {
+                let x = if at_setup > 0.0 { (v - at_setup) / (1.0 - at_setup) } else { v };
+                let split = &t.pay_split[p][keys[p] & (N_KEYS - 1)];
+                1 + (x >= split[0]) as usize + (x >= split[0] + split[1]) as usize
+            };
+            if TRACKED_MASK >> p & 1 != 0 {
+                s = s.with_last_wallet(p, code);
             }
         }
 
@@ -447,7 +467,7 @@ impl Step<'_> {
         for p in 0..LANES {
             spend[p] = orders[p] * aov[p];
         }
-        let target = ((r0 >> 32) as f32 * (1.0 / 4_294_967_296.0)) * spend.iter().sum::<f32>();
+        let target = unit16(r0) * spend.iter().sum::<f32>();
         let mut acc_spend = 0f32;
         let mut new_main = main;
         for p in 0..N_PLATFORMS {
