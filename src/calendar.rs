@@ -11,17 +11,13 @@ pub struct Month(i32);
 
 impl Month {
     pub fn new(year: i32, month: u32) -> Option<Month> {
-        if (1..=12).contains(&month) && (1900..=2500).contains(&year) {
-            Some(Month(year * 12 + month as i32 - 1))
-        } else {
-            None
-        }
+        if (1..=12).contains(&month) && (1900..=2500).contains(&year) { Some(Month(year * 12 + month as i32 - 1)) } else { None }
     }
 
     /// Parses `YYYY-MM`; anything else is `None`.
     pub fn parse(text: &str) -> Option<Month> {
         let (y, m) = text.trim().split_once('-')?;
-        if y.len() != 4 || m.len() != 2 {
+        if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())) {
             return None;
         }
         Month::new(y.parse().ok()?, m.parse().ok()?)
@@ -72,5 +68,7 @@ mod tests {
         assert!(Month::parse("2024-9").is_none());
         assert!(Month::parse("24-09").is_none());
         assert!(Month::parse("").is_none());
+        assert!(Month::parse("2024-+2").is_none());
+        assert!(Month::parse("+024-02").is_none());
     }
 }

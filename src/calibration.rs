@@ -122,7 +122,13 @@ pub fn simulate(scenario: &Scenario, data: &DataSet, fitted: Fitted, months: u32
 /// divided by a per-value slope estimated from the previous step (a diagonal
 /// secant method). With slope 1 this is Berry's contraction; the secant
 /// slope corrects for what damps the response (consideration sets, habit).
-pub fn calibrate(data: &DataSet, baseline: &Scenario, options: &Options, start: Option<Fitted>, progress: &(dyn Fn(u32, f64) + Sync)) -> Result<Fit> {
+pub fn calibrate(
+    data: &DataSet,
+    baseline: &Scenario,
+    options: &Options,
+    start: Option<Fitted>,
+    progress: &(dyn Fn(u32, f64) + Sync),
+) -> Result<Fit> {
     let mut scenario = baseline.clone();
     scenario.scale = options.scale;
     scenario.replications = options.replications;
@@ -160,12 +166,24 @@ pub fn calibrate(data: &DataSet, baseline: &Scenario, options: &Options, start: 
         m = moments(&simulate(&scenario, data, fitted.clone(), 1)?);
     }
     let max_err = max_share_error_pp(&m, &targets);
-    Ok(Fit { rows: fit_rows(&m, &targets, data), fitted, iterations, converged: max_err < options.tolerance_pp, max_share_error_pp: max_err })
+    Ok(Fit {
+        rows: fit_rows(&m, &targets, data),
+        fitted,
+        iterations,
+        converged: max_err < options.tolerance_pp,
+        max_share_error_pp: max_err,
+    })
 }
 
 /// Values to build targets from before any fit exists (targets do not depend on them).
 fn placeholder() -> Fitted {
-    Fitted { asc: [0.0; N_PLATFORMS], wechat_only_log_odds: 0.0, alipay_only_log_odds: 0.0, primary_alipay_log_odds: 0.0, inclusion_kuaishou: 0.2 }
+    Fitted {
+        asc: [0.0; N_PLATFORMS],
+        wechat_only_log_odds: 0.0,
+        alipay_only_log_odds: 0.0,
+        primary_alipay_log_odds: 0.0,
+        inclusion_kuaishou: 0.2,
+    }
 }
 
 const OTHER: usize = Platform::Other as usize;
@@ -197,14 +215,25 @@ fn from_coordinates(x: &[f64]) -> Fitted {
 
 /// Each moment on the scale its fitted value moves it along.
 fn transformed(m: &Moments) -> Vec<f64> {
-    let mut y: Vec<f64> = (0..N_PLATFORMS).filter(|&p| p != OTHER).map(|p| (m.gmv_share[p].max(1e-12) / m.gmv_share[OTHER].max(1e-12)).ln()).collect();
-    y.extend([logit(1.0 - m.holding_alipay), logit(1.0 - m.holding_wechat_pay), logit(m.alipay_share_of_wallet_payments), m.kuaishou_monthly_buyers.max(1.0).ln()]);
+    let mut y: Vec<f64> =
+        (0..N_PLATFORMS).filter(|&p| p != OTHER).map(|p| (m.gmv_share[p].max(1e-12) / m.gmv_share[OTHER].max(1e-12)).ln()).collect();
+    y.extend([
+        logit(1.0 - m.holding_alipay),
+        logit(1.0 - m.holding_wechat_pay),
+        logit(m.alipay_share_of_wallet_payments),
+        m.kuaishou_monthly_buyers.max(1.0).ln(),
+    ]);
     y
 }
 
 fn transformed_targets(t: &crate::params::Targets) -> Vec<f64> {
     let mut y: Vec<f64> = (0..N_PLATFORMS).filter(|&p| p != OTHER).map(|p| (t.gmv_share[p] / t.gmv_share[OTHER]).ln()).collect();
-    y.extend([logit(1.0 - t.holding_alipay), logit(1.0 - t.holding_wechat_pay), logit(t.alipay_share_of_wallet_payments), t.kuaishou_monthly_buyers.ln()]);
+    y.extend([
+        logit(1.0 - t.holding_alipay),
+        logit(1.0 - t.holding_wechat_pay),
+        logit(t.alipay_share_of_wallet_payments),
+        t.kuaishou_monthly_buyers.ln(),
+    ]);
     y
 }
 
@@ -243,7 +272,13 @@ fn fit_rows(m: &Moments, t: &crate::params::Targets, data: &DataSet) -> Vec<FitR
             m.alipay_share_of_wallet_payments * 100.0,
             "target_alipay_share_of_wallet_payments",
         ),
-        ("Kuaishou monthly buyers", "million", t.kuaishou_monthly_buyers / 1e6, m.kuaishou_monthly_buyers / 1e6, "target_kuaishou_monthly_buyers"),
+        (
+            "Kuaishou monthly buyers",
+            "million",
+            t.kuaishou_monthly_buyers / 1e6,
+            m.kuaishou_monthly_buyers / 1e6,
+            "target_kuaishou_monthly_buyers",
+        ),
     ] {
         rows.push(FitRow { target: name.into(), unit, observed: obs, simulated: sim, label: label(key) });
     }
@@ -294,7 +329,11 @@ pub fn render_report(fit: &Fit, scenario: &Scenario, options: &Options, check: &
         scenario.seed,
         scenario.values.get("spinup_months"),
         fit.iterations,
-        if fit.converged { format!("converged (largest share gap {:.3} pp < {} pp)", fit.max_share_error_pp, options.tolerance_pp) } else { format!("NOT converged (largest share gap {:.3} pp)", fit.max_share_error_pp) }
+        if fit.converged {
+            format!("converged (largest share gap {:.3} pp < {} pp)", fit.max_share_error_pp, options.tolerance_pp)
+        } else {
+            format!("NOT converged (largest share gap {:.3} pp)", fit.max_share_error_pp)
+        }
     ));
     s.push_str("## Targets at the first horizon month\n\n| target | observed | simulated | gap | evidence |\n|---|---:|---:|---:|---|\n");
     for r in &fit.rows {
@@ -307,9 +346,12 @@ pub fn render_report(fit: &Fit, scenario: &Scenario, options: &Options, check: &
     let months = check.months.len();
     s.push_str(&format!("\n## Stationarity of the baseline without events ({} to {})\n\n", check.months[0], check.months[months - 1]));
     s.push_str("National shares at the start, after 12 months and at the end, and the drift per year over the whole horizon. ");
-    s.push_str("Part of the drift is modelled on purpose: new online shoppers enter (CNNIC entry path), more of them rural and lower-income.\n\n");
+    s.push_str(
+        "Part of the drift is modelled on purpose: new online shoppers enter (CNNIC entry path), more of them rural and lower-income.\n\n",
+    );
     s.push_str("| series | start | +12 months | end | drift, pp per year |\n|---|---:|---:|---:|---:|\n");
-    let mut names: Vec<(String, String)> = Platform::ALL.iter().map(|p| (format!("gmv_share_{}", p.id()), format!("GMV share, {}", p.label()))).collect();
+    let mut names: Vec<(String, String)> =
+        Platform::ALL.iter().map(|p| (format!("gmv_share_{}", p.id()), format!("GMV share, {}", p.label()))).collect();
     names.push(("pay_share_alipay".into(), "Alipay share of e-commerce GMV".into()));
     names.push(("pay_share_wechat_pay".into(), "WeChat Pay share of e-commerce GMV".into()));
     names.push(("wechat_only_share".into(), "WeChat-Pay-only shoppers".into()));

@@ -107,7 +107,8 @@ pub fn pay_table(regime: &Regime, p: usize) -> [PayEntry; N_KEYS] {
                         }
                         continue;
                     }
-                    let utils: Vec<(Wallet, f64)> = u.iter().map(|m| (m, payment_utility(m, primary, last, regime.cashier_default[p], b))).collect();
+                    let utils: Vec<(Wallet, f64)> =
+                        u.iter().map(|m| (m, payment_utility(m, primary, last, regime.cashier_default[p], b))).collect();
                     let top = utils.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
                     let sum: f64 = utils.iter().map(|x| (x.1 - top).exp()).sum();
                     // exp(theta * IV) with IV = top + ln(sum), computed without overflow.

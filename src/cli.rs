@@ -35,7 +35,9 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Simulate a scenario against its baseline and write results.
-    #[command(after_help = "Example:\n  shareshift run scenarios/wechat_pay_on_taobao.toml --scale 1000 --replications 20 --seed 1 --threads 2 --out output")]
+    #[command(
+        after_help = "Example:\n  shareshift run scenarios/wechat_pay_on_taobao.toml --scale 1000 --replications 20 --seed 1 --threads 2 --out output"
+    )]
     Run(RunArgs),
     /// Check a scenario file (and the data) without simulating.
     #[command(after_help = "Example:\n  shareshift validate scenarios/as_it_happened_2024.toml")]

@@ -155,7 +155,14 @@ pub fn run(scenario: &Scenario, setup: &Setup, cancel: &AtomicBool, progress: &(
             }
         }
     }
-    Ok(Results { replications: scenario.replications, months: setup.months.clone(), groups: setup.groups.clone(), n_metrics, values, agent_steps })
+    Ok(Results {
+        replications: scenario.replications,
+        months: setup.months.clone(),
+        groups: setup.groups.clone(),
+        n_metrics,
+        values,
+        agent_steps,
+    })
 }
 
 /// One arm's running state.
@@ -176,7 +183,8 @@ fn run_replication(
     agent_steps: &mut u64,
 ) -> Result<[Vec<Vec<f64>>; 2]> {
     let streams = Streams::new(seed, rep);
-    let pop = Population::generate(&setup.geo, &setup.schedule, &setup.params.population, &setup.params.fitted, setup.entrant_mix, &streams);
+    let pop =
+        Population::generate(&setup.geo, &setup.schedule, &setup.params.population, &setup.params.fitted, setup.entrant_mix, &streams);
     let rural = setup.rural();
     let spinup = setup.params.population.spinup_months;
     let months = setup.months.len() as u32;
@@ -187,8 +195,19 @@ fn run_replication(
     let mut tick = |arm: &'static str, steps: u64| -> Result<()> {
         *agent_steps += steps;
         done += 1;
-        progress(Progress { replication: rep, replications: reps, arm, month_done: done, months_per_replication: total_months, agent_steps: *agent_steps });
-        if cancel.load(Ordering::Relaxed) { Err(Error::Interrupted("stopped at the user's request; no results were written".into())) } else { Ok(()) }
+        progress(Progress {
+            replication: rep,
+            replications: reps,
+            arm,
+            month_done: done,
+            months_per_replication: total_months,
+            agent_steps: *agent_steps,
+        });
+        if cancel.load(Ordering::Relaxed) {
+            Err(Error::Interrupted("stopped at the user's request; no results were written".into()))
+        } else {
+            Ok(())
+        }
     };
     for k in 0..spinup {
         let active = &setup.schedule.active[0];
@@ -198,7 +217,17 @@ fn run_replication(
     let mut rows: [Vec<Vec<f64>>; 2] = [Vec::new(), Vec::new()];
     for t in 0..divergence {
         let active = &setup.schedule.active[t as usize];
-        let sums = step_arm(&mut shared, &setup.timelines[0][t as usize], setup, &rural, &pop, active, &setup.schedule.weight[t as usize], spinup + t, &streams);
+        let sums = step_arm(
+            &mut shared,
+            &setup.timelines[0][t as usize],
+            setup,
+            &rural,
+            &pop,
+            active,
+            &setup.schedule.weight[t as usize],
+            spinup + t,
+            &streams,
+        );
         let m = group_metrics(&sums, &setup.schedule.weight[t as usize], setup);
         rows[1].push(m.clone());
         rows[0].push(m);

@@ -7,13 +7,16 @@
 //! summary -> outputs.
 
 pub mod calendar;
+pub mod calibration;
 pub mod choice;
 pub mod data;
 pub mod error;
 pub mod experiment;
 pub mod model;
 pub mod observe;
+pub mod output;
 pub mod params;
+pub mod pipeline;
 pub mod platform;
 pub mod population;
 pub mod region;
@@ -21,8 +24,5 @@ pub mod registry;
 pub mod rng;
 pub mod scenario;
 pub mod stats;
-pub mod wallet;
-pub mod calibration;
-pub mod output;
-pub mod pipeline;
 pub mod summary;
+pub mod wallet;

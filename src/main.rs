@@ -30,7 +30,15 @@ fn run(cli: &Cli) -> Result<()> {
         Some(Command::Validate { scenario }) => {
             let (_, s, _) = pipeline::validate(scenario, &cli.data, &RunOverrides::default())?;
             if !cli.quiet {
-                println!("{}: valid ({} from {}, {} months, {} replications at scale {})", scenario.display(), s.title, s.start, s.months, s.replications, s.scale);
+                println!(
+                    "{}: valid ({} from {}, {} months, {} replications at scale {})",
+                    scenario.display(),
+                    s.title,
+                    s.start,
+                    s.months,
+                    s.replications,
+                    s.scale
+                );
             }
             Ok(())
         }
@@ -38,7 +46,12 @@ fn run(cli: &Cli) -> Result<()> {
             let req = CalibrateRequest {
                 baseline: a.baseline.clone(),
                 data_dir: cli.data.clone(),
-                options: Options { scale: a.scale, replications: a.replications, max_iterations: a.max_iterations, tolerance_pp: a.tolerance },
+                options: Options {
+                    scale: a.scale,
+                    replications: a.replications,
+                    max_iterations: a.max_iterations,
+                    tolerance_pp: a.tolerance,
+                },
                 threads: a.threads,
             };
             let quiet = cli.quiet;
@@ -48,9 +61,18 @@ fn run(cli: &Cli) -> Result<()> {
                 }
             })?;
             if !cli.quiet {
-                println!("calibrated in {} iterations; largest share gap {:.3} pp; wrote {}", fit.iterations, fit.max_share_error_pp, cli.data.join("calibration.csv").display());
+                println!(
+                    "calibrated in {} iterations; largest share gap {:.3} pp; wrote {}",
+                    fit.iterations,
+                    fit.max_share_error_pp,
+                    cli.data.join("calibration.csv").display()
+                );
             }
-            if fit.converged { Ok(()) } else { Err(Error::Internal(format!("calibration did not converge (largest gap {:.3} pp)", fit.max_share_error_pp))) }
+            if fit.converged {
+                Ok(())
+            } else {
+                Err(Error::Internal(format!("calibration did not converge (largest gap {:.3} pp)", fit.max_share_error_pp)))
+            }
         }
     }
 }
@@ -73,7 +95,10 @@ fn run_scenario(cli: &Cli, args: &RunArgs) -> Result<()> {
 
 fn print_summary(r: &RunReport) {
     let s = &r.scenario;
-    println!("{} vs {}: {} replications, scale {} shoppers per agent, {} threads, {:.1} s", s.title, s.baseline_name, s.replications, s.scale, r.threads, r.seconds);
+    println!(
+        "{} vs {}: {} replications, scale {} shoppers per agent, {} threads, {:.1} s",
+        s.title, s.baseline_name, s.replications, s.scale, r.threads, r.seconds
+    );
     println!();
     println!("{:<58} {:>15} {:>10} {:>22}", "headline (scenario vs baseline)", "horizon", "mean", "90% interval");
     for h in &r.headline {

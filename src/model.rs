@@ -29,7 +29,6 @@ use std::ops::Range;
 /// enough to balance load across threads.
 pub const CHUNK: u32 = 4_096;
 
-
 /// Last month's aggregates that this month's rules read.
 #[derive(Debug, Clone)]
 pub struct Previous {
@@ -310,7 +309,8 @@ impl Step<'_> {
                 lo = hi;
             }
         }
-        let partials: Vec<(usize, [Sums; N_BANDS])> = pieces.into_par_iter().map(|(c, first, chunk)| (c, self.chunk(c, first, chunk))).collect();
+        let partials: Vec<(usize, [Sums; N_BANDS])> =
+            pieces.into_par_iter().map(|(c, first, chunk)| (c, self.chunk(c, first, chunk))).collect();
         let mut out = vec![[Sums::default(); N_BANDS]; self.cells.len()];
         for (c, sums) in partials {
             for b in 0..N_BANDS {

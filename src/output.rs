@@ -44,7 +44,13 @@ pub const REGIONAL_METRICS: &[&str] = &[
 /// for byte-identical files.
 pub fn fmt_num(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
-        return if v.is_nan() { "NaN".into() } else if v == 0.0 { "0".into() } else { format!("{v}") };
+        return if v.is_nan() {
+            "NaN".into()
+        } else if v == 0.0 {
+            "0".into()
+        } else {
+            format!("{v}")
+        };
     }
     let digits = (7 - v.abs().log10().floor() as i32).clamp(0, 17) as usize;
     let s = format!("{v:.digits$}");
@@ -66,7 +72,12 @@ fn io<T>(r: std::result::Result<T, csv::Error>) -> Result<T> {
 
 /// Rows of `group` for every arm, replication and month, with `keys`
 /// prepended and the chosen metric columns.
-fn series(results: &Results, filter: impl Fn(&Group) -> Option<Vec<String>>, key_names: &[&str], metrics: Option<&[&str]>) -> Result<Vec<u8>> {
+fn series(
+    results: &Results,
+    filter: impl Fn(&Group) -> Option<Vec<String>>,
+    key_names: &[&str],
+    metrics: Option<&[&str]>,
+) -> Result<Vec<u8>> {
     let cols = metric_columns();
     let chosen: Vec<usize> = match metrics {
         Some(names) => names.iter().filter_map(|n| cols.iter().position(|(c, _)| c == n)).collect(),
@@ -129,7 +140,19 @@ pub fn render_regional(results: &Results, setup: &Setup) -> Result<Vec<u8>> {
 pub fn render_headline(rows: &[HeadlineRow]) -> Result<Vec<u8>> {
     let mut w = csv_writer();
     io(w.write_record([
-        "metric", "label", "unit", "horizon", "month", "mean", "ci90_low", "ci90_high", "p05", "p95", "replications", "baseline_mean", "scenario_mean",
+        "metric",
+        "label",
+        "unit",
+        "horizon",
+        "month",
+        "mean",
+        "ci90_low",
+        "ci90_high",
+        "p05",
+        "p95",
+        "replications",
+        "baseline_mean",
+        "scenario_mean",
     ]))?;
     for r in rows {
         io(w.write_record([
@@ -222,7 +245,8 @@ impl OutputDir {
     /// location is unusable.
     pub fn prepare(target: &Path) -> Result<OutputDir> {
         let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = target.file_name().ok_or_else(|| Error::output(target, "expected a folder name, found none"))?.to_string_lossy().into_owned();
+        let name =
+            target.file_name().ok_or_else(|| Error::output(target, "expected a folder name, found none"))?.to_string_lossy().into_owned();
         if target.exists() && !target.is_dir() {
             return Err(Error::output(target, "expected a folder, found a file"));
         }
@@ -249,10 +273,15 @@ impl OutputDir {
 
     /// Moves the finished folder into place, replacing any earlier result.
     pub fn commit(mut self) -> Result<PathBuf> {
-        let old = self.temp.with_file_name(format!(".{}.previous-{}", self.target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), std::process::id()));
+        let old = self.temp.with_file_name(format!(
+            ".{}.previous-{}",
+            self.target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            std::process::id()
+        ));
         let had_old = self.target.exists();
         if had_old {
-            std::fs::rename(&self.target, &old).map_err(|e| Error::output(&self.target, format!("cannot move the earlier result aside: {e}")))?;
+            std::fs::rename(&self.target, &old)
+                .map_err(|e| Error::output(&self.target, format!("cannot move the earlier result aside: {e}")))?;
         }
         if let Err(e) = std::fs::rename(&self.temp, &self.target) {
             if had_old {

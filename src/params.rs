@@ -334,4 +334,3 @@ impl ModelParams {
         ModelParams { behaviour: Behaviour::from_values(values), population, targets, fitted }
     }
 }
-

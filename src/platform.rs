@@ -20,14 +20,8 @@ pub enum Platform {
 }
 
 impl Platform {
-    pub const ALL: [Platform; N_PLATFORMS] = [
-        Platform::Taobao,
-        Platform::Jd,
-        Platform::Pinduoduo,
-        Platform::Douyin,
-        Platform::Kuaishou,
-        Platform::Other,
-    ];
+    pub const ALL: [Platform; N_PLATFORMS] =
+        [Platform::Taobao, Platform::Jd, Platform::Pinduoduo, Platform::Douyin, Platform::Kuaishou, Platform::Other];
 
     pub fn index(self) -> usize {
         self as usize

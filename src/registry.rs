@@ -87,10 +87,8 @@ impl Registry {
                     format!("{default}"),
                 ));
             }
-            let prior = row.choice(
-                "prior",
-                &[("uniform", Prior::Uniform), ("triangular", Prior::Triangular), ("normal", Prior::Normal)],
-            )?;
+            let prior =
+                row.choice("prior", &[("uniform", Prior::Uniform), ("triangular", Prior::Triangular), ("normal", Prior::Normal)])?;
             let spec = ParamSpec {
                 name,
                 unit: row.required_text("unit")?.to_string(),

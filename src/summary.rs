@@ -156,7 +156,12 @@ pub struct RegionalRow {
     pub wechat_only_share_pct: f64,
 }
 
-pub fn regional(results: &Results, divergence: Option<u32>, province_names: &[String], cell_province: &[(usize, bool)]) -> Vec<RegionalRow> {
+pub fn regional(
+    results: &Results,
+    divergence: Option<u32>,
+    province_names: &[String],
+    cell_province: &[(usize, bool)],
+) -> Vec<RegionalRow> {
     let mut rows = Vec::new();
     for (label, t) in horizon_points(results, divergence).into_iter().skip_while(|(l, _)| l == "+3 months") {
         let mut push = |name: &str, area: &'static str, g: Group| {

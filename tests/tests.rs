@@ -3,3 +3,5 @@
 mod util;
 
 mod bad_input;
+mod model;
+mod pipeline;

@@ -72,11 +72,7 @@ pub struct National {
 impl National {
     pub fn get(&self, metric: &str, date: &str) -> Result<f64> {
         self.values.get(&(metric.to_string(), date.to_string())).copied().ok_or_else(|| {
-            Error::input(
-                Location::at(&self.path, None, "metric"),
-                format!("a row with metric `{metric}` and date `{date}`"),
-                "no such row",
-            )
+            Error::input(Location::at(&self.path, None, "metric"), format!("a row with metric `{metric}` and date `{date}`"), "no such row")
         })
     }
 }
@@ -120,11 +116,26 @@ impl DataSet {
         let national = load_national(&read("national.csv", &["metric", "date", "value", "unit", "label", "source"])?)?;
         let platforms_table = read(
             "platforms.csv",
-            &["platform", "name", "gmv_2023_trillion_cny", "gmv_low", "gmv_high", "gmv_label", "gmv_source", "aov_cny", "aov_low", "aov_high", "aov_label", "aov_source"],
+            &[
+                "platform",
+                "name",
+                "gmv_2023_trillion_cny",
+                "gmv_low",
+                "gmv_high",
+                "gmv_label",
+                "gmv_source",
+                "aov_cny",
+                "aov_low",
+                "aov_high",
+                "aov_label",
+                "aov_source",
+            ],
         )?;
         let platforms = load_platforms(&platforms_table)?;
-        let acceptance =
-            load_acceptance(&read("acceptance.csv", &["platform", "wallet", "accepted", "requires", "cashier_default", "label", "source"])?)?;
+        let acceptance = load_acceptance(&read(
+            "acceptance.csv",
+            &["platform", "wallet", "accepted", "requires", "cashier_default", "label", "source"],
+        )?)?;
         let targets_table = read("targets.csv", &["target", "value", "low", "high", "unit", "label", "source"])?;
         let mut registry = Registry::from_table(&read("parameters.csv", &Registry::COLUMNS)?)?;
         register_platform_figures(&mut registry, &platforms_table)?;
@@ -141,11 +152,7 @@ impl DataSet {
 
     pub fn calibration(&self) -> Result<&Calibration> {
         self.calibration.as_ref().ok_or_else(|| {
-            Error::input(
-                Location::file(self.dir.join(CALIBRATION_FILE)),
-                "fitted values (run `shareshift calibrate`)",
-                "no such file",
-            )
+            Error::input(Location::file(self.dir.join(CALIBRATION_FILE)), "fitted values (run `shareshift calibrate`)", "no such file")
         })
     }
 }

@@ -35,12 +35,7 @@ impl Table {
     /// Parses CSV bytes; `path` is used only to name the source in errors.
     pub fn parse(path: &Path, bytes: &[u8], required: &[&str]) -> Result<Table> {
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(bytes);
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| csv_error(path, e))?
-            .iter()
-            .map(|h| h.trim().to_string())
-            .collect();
+        let headers: Vec<String> = reader.headers().map_err(|e| csv_error(path, e))?.iter().map(|h| h.trim().to_string()).collect();
         for name in required {
             if !headers.iter().any(|h| h == name) {
                 return Err(Error::input(

@@ -206,7 +206,7 @@ pub fn load(path: &Path, data: &DataSet, overrides: &RunOverrides) -> Result<Sce
     for (e, layer_path, line) in s.events_checked.iter() {
         if e.month < start || e.month > end {
             return Err(Error::input(
-                Location::at(layer_path, Some(*line), "month"),
+                Location::at(layer_path, Some(*line), "events.month"),
                 format!("an event month within the horizon {start} to {end}"),
                 e.month.to_string(),
             ));
@@ -263,10 +263,19 @@ struct Layer {
 fn collect_layers(path: &Path, referrer: Option<(&Path, usize)>, out: &mut Vec<Layer>) -> Result<()> {
     if out.iter().any(|l| same_file(&l.path, path)) {
         let (file, line) = referrer.map(|(f, l)| (f.to_path_buf(), Some(l))).unwrap_or((path.to_path_buf(), None));
-        return Err(Error::input(Location { file, line, field: Some("extends".into()) }, "a chain of files without a cycle", format!("`{}` again", path.display())));
+        return Err(Error::input(
+            Location { file, line, field: Some("extends".into()) },
+            "a chain of files without a cycle",
+            format!("`{}` again", path.display()),
+        ));
     }
     if out.len() >= MAX_EXTENDS_DEPTH {
-        return Err(Error::input(Location::at(path, None, "extends"), format!("at most {MAX_EXTENDS_DEPTH} files in a chain"), "more"));
+        let (file, line) = referrer.map(|(f, l)| (f.to_path_buf(), Some(l))).unwrap_or((path.to_path_buf(), None));
+        return Err(Error::input(
+            Location { file, line, field: Some("extends".into()) },
+            format!("at most {MAX_EXTENDS_DEPTH} files in a chain of `extends`"),
+            "a longer chain",
+        ));
     }
     if !path.is_file() {
         return Err(match referrer {
@@ -326,7 +335,11 @@ impl Resolving {
         if let Some(h) = &f.horizon {
             if let Some(s) = &h.start {
                 let month = Month::parse(s.get_ref()).ok_or_else(|| {
-                    Error::input(at("horizon.start", p.line(s)), "a month written YYYY-MM, e.g. \"2024-01\"", format!("\"{}\"", s.get_ref()))
+                    Error::input(
+                        at("horizon.start", p.line(s)),
+                        "a month written YYYY-MM, e.g. \"2024-01\"",
+                        format!("\"{}\"", s.get_ref()),
+                    )
                 })?;
                 let first = anchor_month().plus(1);
                 if month < first {
@@ -341,7 +354,11 @@ impl Resolving {
             if let Some(m) = &h.months {
                 let v = *m.get_ref();
                 if !(1..=MAX_MONTHS as i64).contains(&v) {
-                    return Err(Error::input(at("horizon.months", p.line(m)), format!("a whole number of months from 1 to {MAX_MONTHS}"), v.to_string()));
+                    return Err(Error::input(
+                        at("horizon.months", p.line(m)),
+                        format!("a whole number of months from 1 to {MAX_MONTHS}"),
+                        v.to_string(),
+                    ));
                 }
                 self.months = Some(v as u32);
             }
@@ -357,7 +374,11 @@ impl Resolving {
             if let Some(s) = &r.replications {
                 let v = *s.get_ref();
                 if !(1..=MAX_REPLICATIONS as i64).contains(&v) {
-                    return Err(Error::input(at("run.replications", p.line(s)), format!("a whole number from 1 to {MAX_REPLICATIONS}"), v.to_string()));
+                    return Err(Error::input(
+                        at("run.replications", p.line(s)),
+                        format!("a whole number from 1 to {MAX_REPLICATIONS}"),
+                        v.to_string(),
+                    ));
                 }
                 self.replications = Some(v as u32);
             }
@@ -372,9 +393,9 @@ impl Resolving {
         let mut values = self.values.take().unwrap_or_else(|| registry.defaults());
         if let Some(params) = &f.parameters {
             for (name, value) in params {
-                registry
-                    .check(name.get_ref(), *value.get_ref())
-                    .map_err(|(expected, found)| Error::input(at(&format!("parameters.{}", name.get_ref()), p.line(name)), expected, found))?;
+                registry.check(name.get_ref(), *value.get_ref()).map_err(|(expected, found)| {
+                    Error::input(at(&format!("parameters.{}", name.get_ref()), p.line(name)), expected, found)
+                })?;
                 values.set(name.get_ref(), *value.get_ref());
                 self.overrides.retain(|(n, _)| n != name.get_ref());
                 self.overrides.push((name.get_ref().clone(), *value.get_ref()));
@@ -408,7 +429,10 @@ fn parse_mix(mix: &Spanned<std::collections::BTreeMap<String, f64>>, path: &Path
     let names = ["dual", "alipay_only", "wechat_only"];
     let mut out = [0.0; 3];
     for (k, v) in mix.get_ref() {
-        let i = names.iter().position(|n| n == k).ok_or_else(|| Error::input(at.clone(), "keys dual, alipay_only, wechat_only", format!("`{k}`")))?;
+        let i = names
+            .iter()
+            .position(|n| n == k)
+            .ok_or_else(|| Error::input(at.clone(), "keys dual, alipay_only, wechat_only", format!("`{k}`")))?;
         if !(0.0..=1.0).contains(v) {
             return Err(Error::input(at.clone(), format!("a share of `{k}` between 0 and 1"), v.to_string()));
         }
@@ -422,32 +446,52 @@ fn parse_mix(mix: &Spanned<std::collections::BTreeMap<String, f64>>, path: &Path
 }
 
 fn parse_event(e: &EventFile, p: &Parsed, path: &Path, registry: &Registry) -> Result<Event> {
-    let at = |field: &str, line: usize| Location::at(path, Some(line), field);
-    let month = Month::parse(e.month.get_ref())
-        .ok_or_else(|| Error::input(at("month", p.line(&e.month)), "a month written YYYY-MM, e.g. \"2024-09\"", format!("\"{}\"", e.month.get_ref())))?;
+    let at = |field: &str, line: usize| Location::at(path, Some(line), format!("events.{field}"));
+    let month = Month::parse(e.month.get_ref()).ok_or_else(|| {
+        Error::input(at("month", p.line(&e.month)), "a month written YYYY-MM, e.g. \"2024-09\"", format!("\"{}\"", e.month.get_ref()))
+    })?;
     let kind_line = p.line(&e.kind);
     let need = |field: &str, present: bool| -> Result<()> {
-        if present { Ok(()) } else { Err(Error::input(at(field, kind_line), format!("a `{field}` for an event of kind `{}`", e.kind.get_ref()), "none")) }
+        if present {
+            Ok(())
+        } else {
+            Err(Error::input(at(field, kind_line), format!("a `{field}` for an event of kind `{}`", e.kind.get_ref()), "none"))
+        }
     };
     let platform = || -> Result<Platform> {
-        let s = e.platform.as_ref().ok_or_else(|| Error::input(at("platform", kind_line), format!("a `platform` ({})", Platform::ids()), "none"))?;
-        Platform::parse(s.get_ref()).ok_or_else(|| Error::input(at("platform", p.line(s)), format!("one of {}", Platform::ids()), format!("\"{}\"", s.get_ref())))
+        let s = e
+            .platform
+            .as_ref()
+            .ok_or_else(|| Error::input(at("platform", kind_line), format!("a `platform` ({})", Platform::ids()), "none"))?;
+        Platform::parse(s.get_ref())
+            .ok_or_else(|| Error::input(at("platform", p.line(s)), format!("one of {}", Platform::ids()), format!("\"{}\"", s.get_ref())))
     };
     let wallet = || -> Result<Wallet> {
-        let s = e.wallet.as_ref().ok_or_else(|| Error::input(at("wallet", kind_line), format!("a `wallet` ({})", Wallet::ids()), "none"))?;
-        Wallet::parse(s.get_ref()).ok_or_else(|| Error::input(at("wallet", p.line(s)), format!("one of {}", Wallet::ids()), format!("\"{}\"", s.get_ref())))
+        let s =
+            e.wallet.as_ref().ok_or_else(|| Error::input(at("wallet", kind_line), format!("a `wallet` ({})", Wallet::ids()), "none"))?;
+        Wallet::parse(s.get_ref())
+            .ok_or_else(|| Error::input(at("wallet", p.line(s)), format!("one of {}", Wallet::ids()), format!("\"{}\"", s.get_ref())))
     };
     let unexpected = |fields: &[(&str, bool)]| -> Result<()> {
         for (name, present) in fields {
             if *present {
-                return Err(Error::input(at(name, kind_line), format!("no `{name}` for an event of kind `{}`", e.kind.get_ref()), format!("a `{name}`")));
+                return Err(Error::input(
+                    at(name, kind_line),
+                    format!("no `{name}` for an event of kind `{}`", e.kind.get_ref()),
+                    format!("a `{name}`"),
+                ));
             }
         }
         Ok(())
     };
     let kind = match e.kind.get_ref().as_str() {
         "accept" => {
-            unexpected(&[("name", e.name.is_some()), ("value", e.value.is_some()), ("utility", e.utility.is_some()), ("months", e.months.is_some())])?;
+            unexpected(&[
+                ("name", e.name.is_some()),
+                ("value", e.value.is_some()),
+                ("utility", e.utility.is_some()),
+                ("months", e.months.is_some()),
+            ])?;
             let phase_in = match &e.phase_in {
                 Some(list) => {
                     for v in list.get_ref() {
@@ -462,11 +506,23 @@ fn parse_event(e: &EventFile, p: &Parsed, path: &Path, registry: &Registry) -> R
             EventKind::Accept { platform: platform()?, wallet: wallet()?, phase_in }
         }
         "withdraw" => {
-            unexpected(&[("phase_in", e.phase_in.is_some()), ("name", e.name.is_some()), ("value", e.value.is_some()), ("utility", e.utility.is_some()), ("months", e.months.is_some())])?;
+            unexpected(&[
+                ("phase_in", e.phase_in.is_some()),
+                ("name", e.name.is_some()),
+                ("value", e.value.is_some()),
+                ("utility", e.utility.is_some()),
+                ("months", e.months.is_some()),
+            ])?;
             EventKind::Withdraw { platform: platform()?, wallet: wallet()? }
         }
         "parameter" => {
-            unexpected(&[("platform", e.platform.is_some()), ("wallet", e.wallet.is_some()), ("phase_in", e.phase_in.is_some()), ("utility", e.utility.is_some()), ("months", e.months.is_some())])?;
+            unexpected(&[
+                ("platform", e.platform.is_some()),
+                ("wallet", e.wallet.is_some()),
+                ("phase_in", e.phase_in.is_some()),
+                ("utility", e.utility.is_some()),
+                ("months", e.months.is_some()),
+            ])?;
             need("name", e.name.is_some())?;
             need("value", e.value.is_some())?;
             let (name, value) = (e.name.as_ref().unwrap_or_else(|| unreachable!()), e.value.as_ref().unwrap_or_else(|| unreachable!()));
@@ -477,11 +533,18 @@ fn parse_event(e: &EventFile, p: &Parsed, path: &Path, registry: &Registry) -> R
                     format!("\"{}\"", name.get_ref()),
                 ));
             }
-            registry.check(name.get_ref(), *value.get_ref()).map_err(|(expected, found)| Error::input(at("value", p.line(value)), expected, found))?;
+            registry
+                .check(name.get_ref(), *value.get_ref())
+                .map_err(|(expected, found)| Error::input(at("value", p.line(value)), expected, found))?;
             EventKind::Parameter { name: name.get_ref().clone(), value: *value.get_ref() }
         }
         "promotion" => {
-            unexpected(&[("wallet", e.wallet.is_some()), ("phase_in", e.phase_in.is_some()), ("name", e.name.is_some()), ("value", e.value.is_some())])?;
+            unexpected(&[
+                ("wallet", e.wallet.is_some()),
+                ("phase_in", e.phase_in.is_some()),
+                ("name", e.name.is_some()),
+                ("value", e.value.is_some()),
+            ])?;
             need("utility", e.utility.is_some())?;
             let utility = e.utility.as_ref().unwrap_or_else(|| unreachable!());
             let u = *utility.get_ref();
@@ -490,7 +553,13 @@ fn parse_event(e: &EventFile, p: &Parsed, path: &Path, registry: &Registry) -> R
             }
             let months = match &e.months {
                 Some(m) if (1..=MAX_MONTHS as i64).contains(m.get_ref()) => *m.get_ref() as u32,
-                Some(m) => return Err(Error::input(at("months", p.line(m)), format!("a whole number of months from 1 to {MAX_MONTHS}"), m.get_ref().to_string())),
+                Some(m) => {
+                    return Err(Error::input(
+                        at("months", p.line(m)),
+                        format!("a whole number of months from 1 to {MAX_MONTHS}"),
+                        m.get_ref().to_string(),
+                    ));
+                }
                 None => MAX_MONTHS,
             };
             EventKind::Promotion { platform: platform()?, utility: u, months }

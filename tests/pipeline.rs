@@ -1,0 +1,68 @@
+//! Whole runs through the command line: reproducibility and outputs.
+
+use crate::util;
+
+const FILES: [&str; 5] = ["national.csv", "segments.csv", "regional.csv", "headline.csv", "regional_effects.csv"];
+
+/// Same seed: byte-identical CSVs with one thread and with two.
+#[test]
+fn same_seed_gives_identical_files_with_one_and_two_threads() {
+    let dir = util::scratch("determinism");
+    let scenario = util::scenario("as_it_happened_2024.toml");
+    let mut outputs = Vec::new();
+    for threads in ["1", "2", "2"] {
+        let out = dir.join(format!("t{threads}-{}", outputs.len()));
+        let o = util::shareshift(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--scale",
+            "20000",
+            "--replications",
+            "2",
+            "--threads",
+            threads,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", util::stderr(&o));
+        outputs.push(out.join("as_it_happened_2024"));
+    }
+    for f in FILES {
+        let a = std::fs::read(outputs[0].join(f)).unwrap();
+        assert!(!a.is_empty());
+        for other in &outputs[1..] {
+            assert!(a == std::fs::read(other.join(f)).unwrap(), "{f} differs between runs");
+        }
+    }
+}
+
+/// A run writes every output and a manifest, and prints where they are.
+#[test]
+fn run_writes_outputs_and_manifest() {
+    let dir = util::scratch("outputs");
+    let o = util::shareshift(&[
+        "run",
+        util::scenario("wechat_pay_on_taobao.toml").to_str().unwrap(),
+        "--scale",
+        "50000",
+        "--replications",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", util::stderr(&o));
+    let out = dir.join("wechat_pay_on_taobao");
+    for f in FILES.iter().chain(["manifest.json"].iter()) {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["replications"], 2);
+    assert_eq!(manifest["first_divergent_month"], "2024-09");
+    assert_eq!(manifest["scenario_sha256"].as_str().unwrap().len(), 64);
+    let stdout = util::stdout(&o);
+    assert!(stdout.contains("Taobao/Tmall GMV share") && stdout.contains(out.to_str().unwrap()), "{stdout}");
+    // No temporary folders are left beside the result.
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+}
