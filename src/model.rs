@@ -64,6 +64,7 @@ impl Previous {
 pub const TRACKED_MASK: usize = 1 << Platform::Taobao as usize | 1 << Platform::Jd as usize;
 
 const TAOBAO: usize = Platform::Taobao as usize;
+const JD: usize = Platform::Jd as usize;
 
 /// Platforms padded to a width the compiler can vectorise.
 pub const LANES: usize = 8;
@@ -196,6 +197,13 @@ impl MonthTables {
     }
 }
 
+/// Sum of eight lanes as a balanced tree: three dependent additions instead
+/// of seven, which matters in the per-consumer step.
+#[inline(always)]
+fn tree_sum(x: &[f32; LANES]) -> f32 {
+    ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]))
+}
+
 fn national_shares(cell_orders: &[[f64; N_PLATFORMS]]) -> [f64; N_PLATFORMS] {
     let mut s = [0.0; N_PLATFORMS];
     for c in cell_orders {
@@ -223,7 +231,7 @@ pub struct Step<'a> {
 /// summed in double precision.
 #[derive(Clone)]
 struct BandAcc {
-    orders: [f32; LANES],
+    /// Expected orders at merchants where nothing held was usable.
     setup_orders: [f32; LANES],
     buyers: [u32; LANES],
     key_orders: [[f32; N_KEYS]; N_PLATFORMS],
@@ -237,7 +245,6 @@ struct BandAcc {
 impl BandAcc {
     fn new() -> BandAcc {
         BandAcc {
-            orders: [0.0; LANES],
             setup_orders: [0.0; LANES],
             buyers: [0; LANES],
             key_orders: [[0.0; N_KEYS]; N_PLATFORMS],
@@ -254,17 +261,18 @@ impl BandAcc {
         let mut s = Sums::default();
         for p in 0..N_PLATFORMS {
             let aov = t.aov[band][p] as f64;
-            s.orders[p] = self.orders[p] as f64;
-            s.gmv[p] = s.orders[p] * aov;
             s.reach[p] = self.buyers[p] as f64;
             for key in 0..N_KEYS {
                 let o = self.key_orders[p][key] as f64;
                 if o != 0.0 {
+                    s.orders[p] += o;
                     for m in 0..N_WALLETS {
                         s.pay_orders[p][m] += o * t.pay_split[p][key][m] as f64;
                     }
                 }
             }
+            s.orders[p] += self.setup_orders[p] as f64;
+            s.gmv[p] = s.orders[p] * aov;
             s.pay_orders[p][t.setup_wallet[p]] += self.setup_orders[p] as f64;
             for m in 0..N_WALLETS {
                 s.pay_gmv[p][m] = s.pay_orders[p][m] * aov;
@@ -364,29 +372,25 @@ impl Step<'_> {
         let consider = &t.consider[tr.consider_bits()];
         let kmask = &t.kmask[averse.0 as usize];
         let kexp = t.kexp[tr.kappa()];
-        let mut habit = [1f32; LANES];
-        if main < N_PLATFORMS {
-            habit[main] = t.hexp[s.habit()];
-        }
-        let mut keys = [0usize; N_PLATFORMS];
-        let mut usable = [0f32; LANES];
-        let mut setup = [0f32; LANES];
+        let hexp = t.hexp[s.habit()];
         // Untracked platforms share the key without a wallet last used.
         let untracked = pay_key(held, primary, 0) & (N_KEYS - 1);
+        let mut keys = [0usize; N_PLATFORMS];
+        let mut wu = [0f32; LANES];
+        let mut ws = [0f32; LANES];
+        let mut w = [0f32; LANES];
+        // One pass per platform, each value used as soon as it is looked up
+        // (scalar stores followed by wide loads would stall store forwarding).
         for p in 0..N_PLATFORMS {
             let k = if TRACKED_MASK >> p & 1 != 0 { pay_key(held, primary, s.last_wallet(p)) & (N_KEYS - 1) } else { untracked };
             keys[p] = k;
-            usable[p] = t.pay_usable[p][k];
-            setup[p] = t.pay_setup[p][k];
+            let habit = if p == main { hexp } else { 1.0 };
+            let m = base[p] * consider[p] * habit;
+            wu[p] = m * t.pay_usable[p][k];
+            ws[p] = m * t.pay_setup[p][k] * kexp * kmask[p];
+            w[p] = wu[p] + ws[p];
         }
-        let mut wu = [0f32; LANES];
-        let mut ws = [0f32; LANES];
-        for p in 0..LANES {
-            let m = base[p] * habit[p] * consider[p];
-            wu[p] = m * usable[p];
-            ws[p] = m * setup[p] * kexp * kmask[p];
-        }
-        let total: f32 = wu.iter().sum::<f32>() + ws.iter().sum::<f32>();
+        let total = tree_sum(&w);
         if !(total > 0.0 && total.is_finite()) {
             return s.with_held(held);
         }
@@ -395,9 +399,7 @@ impl Step<'_> {
         let scale = t.lambda[band][tr.freq()] / total;
         let mut orders = [0f32; LANES];
         for p in 0..LANES {
-            orders[p] = (wu[p] + ws[p]) * scale;
-            acc.orders[p] += orders[p];
-            acc.setup_orders[p] += ws[p] * scale;
+            orders[p] = w[p] * scale;
         }
         for (p, row) in acc.key_orders.iter_mut().enumerate() {
             row[keys[p] & (N_KEYS - 1)] += wu[p] * scale;
@@ -407,7 +409,8 @@ impl Step<'_> {
         // arrival of a Poisson process with rate orders[p] comes before the
         // month's end. Bits: r0 = main platform (16) | arrivals of
         // platforms 0-3 (4 x 12); r1 = arrivals of platforms 4-5 (2 x 12) |
-        // two wallet draws (2 x 16); more wallet draws come from r2.
+        // wallet draws for Taobao/Tmall and JD (2 x 16); r2 = wallet draws
+        // where nothing held was usable elsewhere.
         let r0 = self.streams.bits(i, self.month, Purpose::Choice, 0);
         let r1 = self.streams.bits(i, self.month, Purpose::Choice, 1);
         let mut bought = 0usize;
@@ -421,43 +424,47 @@ impl Step<'_> {
             acc.wechat_only_taobao_buyers += (bought >> TAOBAO & 1) as u32;
         }
 
-        // The wallet of the month's last order, on the platforms whose wallet
-        // last used is tracked, and wherever nothing held was usable.
-        let mut needs_wallet = bought & TRACKED_MASK;
+        // The wallet of the month's last order on the tracked platforms
+        // (branch-free: computed always, kept where the consumer bought).
+        for (p, v) in [(TAOBAO, unit16(r1 >> 24)), (JD, unit16(r1 >> 40))] {
+            let split = &t.pay_split[p][keys[p] & (N_KEYS - 1)];
+            let code = 1 + (v >= split[0]) as usize + (v >= split[0] + split[1]) as usize;
+            let keep = s.last_wallet(p);
+            s = s.with_last_wallet(p, if bought >> p & 1 != 0 { code } else { keep });
+        }
+        // Where an order met no usable wallet (rare): the month's last order
+        // fell at such a merchant with probability ws / (wu + ws); then the
+        // consumer sets up that merchant's wallet.
         if ws.iter().any(|&x| x > 0.0) {
             for p in 0..N_PLATFORMS {
-                needs_wallet |= (bought >> p & 1 != 0 && ws[p] > 0.0) as usize * (1 << p);
+                acc.setup_orders[p] += ws[p] * scale;
             }
-        }
-        let mut r = r1 >> 24;
-        let mut left = 2;
-        let mut rest = needs_wallet;
-        while rest != 0 {
-            let p = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
-            if left == 0 {
-                r = self.streams.bits(i, self.month, Purpose::Choice, 2);
-                left = 4;
-            }
-            let v = unit16(r);
-            r >>= 16;
-            left -= 1;
-            let at_setup = if ws[p] > 0.0 { ws[p] / (wu[p] + ws[p]) } else { 0.0 };
-            let code = if v < at_setup {
-                // Nothing held was usable at that merchant: set up its wallet.
-                let sw = Wallet::from_index(t.setup_wallet[p]);
-                if !held.contains(sw) {
-                    held = held.with(sw);
-                    acc.setups[sw.index()] += 1;
+            let r2 = self.streams.bits(i, self.month, Purpose::Choice, 2);
+            for p in 0..N_PLATFORMS {
+                if bought >> p & 1 == 0 || ws[p] <= 0.0 {
+                    continue;
                 }
-                sw.index() + 1
-            } else {
-                let x = if at_setup > 0.0 { (v - at_setup) / (1.0 - at_setup) } else { v };
-                let split = &t.pay_split[p][keys[p] & (N_KEYS - 1)];
-                1 + (x >= split[0]) as usize + (x >= split[0] + split[1]) as usize
-            };
-            if TRACKED_MASK >> p & 1 != 0 {
-                s = s.with_last_wallet(p, code);
+                let v = match p {
+                    TAOBAO => unit16(r1 >> 24),
+                    JD => unit16(r1 >> 40),
+                    _ => unit16(r2 >> (16 * (p % 4))),
+                };
+                let at_setup = ws[p] / (wu[p] + ws[p]);
+                let code = if v < at_setup {
+                    let sw = Wallet::from_index(t.setup_wallet[p]);
+                    if !held.contains(sw) {
+                        held = held.with(sw);
+                        acc.setups[sw.index()] += 1;
+                    }
+                    sw.index() + 1
+                } else {
+                    let x = (v - at_setup) / (1.0 - at_setup);
+                    let split = &t.pay_split[p][keys[p] & (N_KEYS - 1)];
+                    1 + (x >= split[0]) as usize + (x >= split[0] + split[1]) as usize
+                };
+                if TRACKED_MASK >> p & 1 != 0 {
+                    s = s.with_last_wallet(p, code);
+                }
             }
         }
 
@@ -467,18 +474,22 @@ impl Step<'_> {
         for p in 0..LANES {
             spend[p] = orders[p] * aov[p];
         }
-        let target = unit16(r0) * spend.iter().sum::<f32>();
-        let mut acc_spend = 0f32;
-        let mut new_main = main;
-        for p in 0..N_PLATFORMS {
-            if spend[p] > 0.0 {
-                new_main = p;
-                acc_spend += spend[p];
-                if target < acc_spend {
-                    break;
-                }
-            }
-        }
+        let target = unit16(r0) * tree_sum(&spend);
+        // The first platform whose cumulative spend exceeds the target: the
+        // number of cumulative sums at or below it (branch-free, with the
+        // prefix sums in a shallow tree rather than a chain of additions).
+        let (s01, s23, s45) = (spend[0] + spend[1], spend[2] + spend[3], spend[4] + spend[5]);
+        let c1 = s01;
+        let c3 = s01 + s23;
+        let c5 = c3 + s45;
+        let cumulative = [spend[0], c1, c1 + spend[2], c3, c3 + spend[4], c5];
+        let below: usize = cumulative.iter().map(|&c| (c <= target) as usize).sum();
+        let new_main = if below < N_PLATFORMS {
+            below
+        } else {
+            // Only reachable through rounding at the top end: the last platform with spend.
+            (0..N_PLATFORMS).rev().find(|&p| spend[p] > 0.0).unwrap_or(main)
+        };
         let habit_level = if new_main == main { t.habit_same[s.habit()] } else { t.habit_switch };
         s.with_main(new_main, habit_level as usize).with_held(held)
     }
