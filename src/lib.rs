@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod platform;
 pub mod population;
 pub mod region;
+pub mod report;
 pub mod registry;
 pub mod rng;
 pub mod scenario;

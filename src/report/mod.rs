@@ -1,0 +1,133 @@
+//! Charts and reports that tell a run's story without opening a CSV.
+//!
+//! Everything here is built from `RunSummary`, which `load` reads back from a
+//! run's output folder (so `shareshift report` can rebuild charts and reports
+//! without simulating). Each chart is prepared as plain series, then drawn by
+//! a function generic over the plotters backend; each report format is a pure
+//! renderer from the summary (and the charts' SVG text) to bytes. Only the
+//! writer touches files.
+
+use crate::calendar::Month;
+use serde::Serialize;
+
+/// A value with an interval: the mean over replications and a 90% band.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Band {
+    pub mean: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// One national metric over the horizon, for one arm (or the difference).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    /// Metric column of `national.csv`, e.g. `gmv_share_taobao`.
+    pub metric: String,
+    /// "baseline", "scenario" or "difference" (scenario minus baseline).
+    pub arm: String,
+    /// One value per horizon month; `low`/`high` are the 5th and 95th
+    /// percentiles over replications for an arm, the 90% confidence interval
+    /// of the mean for the difference.
+    pub values: Vec<Band>,
+}
+
+/// Change in Taobao/Tmall's GMV share in a group (percentage points).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Effect {
+    /// Province name (regional table) or segment label (segments chart).
+    pub group: String,
+    /// "all", "urban" or "rural" for provinces; "" for segments.
+    pub area: String,
+    /// "+12 months", "end of horizon", ...
+    pub horizon: String,
+    pub month: Month,
+    pub change_pp: Band,
+    pub baseline_share_pct: f64,
+    pub wechat_only_share_pct: f64,
+}
+
+/// One line of the headline table (as in `headline.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Headline {
+    pub metric: String,
+    pub label: String,
+    pub unit: String,
+    pub horizon: String,
+    pub month: Month,
+    pub value: Band,
+    pub replications: usize,
+    pub baseline_mean: f64,
+    pub scenario_mean: f64,
+}
+
+/// A calibration target against this run's baseline in its first month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FitPoint {
+    pub target: String,
+    pub unit: String,
+    pub observed: f64,
+    pub simulated: f64,
+    /// Evidence label of the observed figure (ESTIMATE, assumption, ...).
+    pub label: String,
+}
+
+/// A registry entry as used in the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assumption {
+    pub name: String,
+    pub unit: String,
+    pub value: f64,
+    pub default: f64,
+    pub low: f64,
+    pub high: f64,
+    pub prior: String,
+    pub label: String,
+    pub description: String,
+    pub source: String,
+}
+
+/// Who ran what, with which settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunMeta {
+    pub scenario_name: String,
+    pub title: String,
+    pub description: String,
+    pub baseline_name: String,
+    pub version: String,
+    pub seed: u64,
+    pub replications: u32,
+    pub scale: f64,
+    pub threads: usize,
+    pub agents_per_replication: u64,
+    pub seconds: f64,
+    pub scenario_sha256: String,
+    pub first_divergent_month: Option<Month>,
+}
+
+/// Everything the charts and reports show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    pub meta: RunMeta,
+    /// The scenario as resolved, as pretty JSON (from the manifest).
+    pub scenario_json: String,
+    /// Events of each arm, one line each ("2024-09 accept wechat_pay on taobao ...").
+    pub events: Vec<String>,
+    pub months: Vec<Month>,
+    /// National series: every metric of `national.csv` for "baseline" and
+    /// "scenario", and its "difference".
+    pub national: Vec<Series>,
+    pub headline: Vec<Headline>,
+    /// Per province ("all", "urban", "rural") at the horizons after +3 months.
+    pub regional: Vec<Effect>,
+    /// Urban, rural and the three income bands, at every headline horizon.
+    pub segments: Vec<Effect>,
+    pub fit: Vec<FitPoint>,
+    pub assumptions: Vec<Assumption>,
+}
+
+impl RunSummary {
+    /// The series of `metric` for `arm`, if present.
+    pub fn series(&self, metric: &str, arm: &str) -> Option<&Series> {
+        self.national.iter().find(|s| s.metric == metric && s.arm == arm)
+    }
+}
