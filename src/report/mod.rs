@@ -104,6 +104,30 @@ pub struct RunMeta {
     pub first_divergent_month: Option<Month>,
 }
 
+/// Where Taobao/Tmall's GMV gain comes from at one horizon: the share of the
+/// national change in its GMV (CNY) contributed by a segment, in percent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GainShare {
+    pub horizon: String,
+    pub month: Month,
+    /// Percent of the gain from rural consumers, mean over replications.
+    pub rural_pct: f64,
+    /// Percent of the gain from the low income band.
+    pub low_income_pct: f64,
+}
+
+/// A rendered chart, as the reports embed (SVG) or link (PNG) it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedChart {
+    /// File stem under `charts/`, e.g. `platform_shares`.
+    pub id: String,
+    pub title: String,
+    /// One sentence saying what to read in the chart.
+    pub caption: String,
+    pub svg: String,
+    pub png: Vec<u8>,
+}
+
 /// Everything the charts and reports show.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunSummary {
@@ -121,6 +145,7 @@ pub struct RunSummary {
     pub regional: Vec<Effect>,
     /// Urban, rural and the three income bands, at every headline horizon.
     pub segments: Vec<Effect>,
+    pub gain: Vec<GainShare>,
     pub fit: Vec<FitPoint>,
     pub assumptions: Vec<Assumption>,
 }
