@@ -249,7 +249,7 @@ pub fn max_share_error_pp(m: &Moments, t: &crate::params::Targets) -> f64 {
     e.into_iter().fold(0.0, f64::max) * 100.0
 }
 
-fn fit_rows(m: &Moments, t: &crate::params::Targets, data: &DataSet) -> Vec<FitRow> {
+pub fn fit_rows(m: &Moments, t: &crate::params::Targets, data: &DataSet) -> Vec<FitRow> {
     let label = |name: &str| data.registry.get(name).map(|s| s.label.clone()).unwrap_or_default();
     let mut rows: Vec<FitRow> = Platform::ALL
         .iter()

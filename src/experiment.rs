@@ -111,6 +111,8 @@ pub struct Progress {
     pub replication: u32,
     pub replications: u32,
     pub arm: &'static str,
+    /// The horizon month just simulated (None during the spin-up).
+    pub month: Option<Month>,
     pub month_done: u32,
     pub months_per_replication: u32,
     pub agent_steps: u64,
@@ -192,13 +194,14 @@ fn run_replication(
     let total_months = spinup + months + (months - divergence);
     let mut shared = ArmState { state: pop.initial.clone(), prev: initial_previous(&pop, setup) };
     let mut done = 0u32;
-    let mut tick = |arm: &'static str, steps: u64| -> Result<()> {
+    let mut tick = |arm: &'static str, month: Option<Month>, steps: u64| -> Result<()> {
         *agent_steps += steps;
         done += 1;
         progress(Progress {
             replication: rep,
             replications: reps,
             arm,
+            month,
             month_done: done,
             months_per_replication: total_months,
             agent_steps: *agent_steps,
@@ -212,7 +215,7 @@ fn run_replication(
     for k in 0..spinup {
         let active = &setup.schedule.active[0];
         step_arm(&mut shared, &setup.spinup_regime, setup, &rural, &pop, active, &setup.schedule.weight[0], k, &streams);
-        tick("spin-up", active_total(active))?;
+        tick("spin-up", None, active_total(active))?;
     }
     let mut rows: [Vec<Vec<f64>>; 2] = [Vec::new(), Vec::new()];
     for t in 0..divergence {
@@ -231,7 +234,7 @@ fn run_replication(
         let m = group_metrics(&sums, &setup.schedule.weight[t as usize], setup);
         rows[1].push(m.clone());
         rows[0].push(m);
-        tick("both arms", active_total(active))?;
+        tick("both arms", Some(setup.months[t as usize]), active_total(active))?;
     }
     if divergence < months {
         let mut arms = [shared.clone(), shared];
@@ -242,7 +245,7 @@ fn run_replication(
                 let sums = step_arm(arm_state, &setup.timelines[a][t as usize], setup, &rural, &pop, active, weight, spinup + t, &streams);
                 rows[a].push(group_metrics(&sums, weight, setup));
             }
-            tick("baseline and scenario", 2 * active_total(active))?;
+            tick("baseline and scenario", Some(setup.months[t as usize]), 2 * active_total(active))?;
         }
     }
     Ok(rows)

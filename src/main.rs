@@ -2,6 +2,7 @@
 //! short summary, exit with a documented code (0 ok, 1 internal, 2 bad input).
 
 mod cli;
+mod progress;
 
 use clap::Parser;
 use cli::{Cli, Command, RunArgs};
@@ -86,7 +87,10 @@ fn run_scenario(cli: &Cli, args: &RunArgs) -> Result<()> {
         threads: args.threads,
     };
     let cancel = AtomicBool::new(false);
-    let report = pipeline::run(&req, &cancel, &|_| {})?;
+    let bar = progress::Bar::new(cli.quiet);
+    let report = pipeline::run(&req, &cancel, &|p| bar.update(&p));
+    bar.finish();
+    let report = report?;
     if !cli.quiet {
         print_summary(&report);
     }

@@ -203,6 +203,37 @@ pub fn render_regional_effects(rows: &[RegionalRow]) -> Result<Vec<u8>> {
     finish(w)
 }
 
+/// Calibration targets against this run's baseline in its first month.
+pub fn render_fit(rows: &[crate::calibration::FitRow]) -> Result<Vec<u8>> {
+    let mut w = csv_writer();
+    io(w.write_record(["target", "unit", "observed", "simulated", "label"]))?;
+    for r in rows {
+        io(w.write_record([r.target.clone(), r.unit.to_string(), fmt_num(r.observed), fmt_num(r.simulated), r.label.clone()]))?;
+    }
+    finish(w)
+}
+
+/// Every registry entry with the value this run used.
+pub fn render_assumptions(registry: &crate::registry::Registry, values: &crate::registry::Values) -> Result<Vec<u8>> {
+    let mut w = csv_writer();
+    io(w.write_record(["name", "unit", "value", "default", "low", "high", "prior", "label", "description", "source"]))?;
+    for s in registry.specs() {
+        io(w.write_record([
+            s.name.clone(),
+            s.unit.clone(),
+            fmt_num(values.get(&s.name)),
+            fmt_num(s.default),
+            fmt_num(s.low),
+            fmt_num(s.high),
+            s.prior.id().to_string(),
+            s.label.clone(),
+            s.description.clone(),
+            s.source.clone(),
+        ]))?;
+    }
+    finish(w)
+}
+
 /// What produced a run, for reproducibility.
 #[derive(Debug, serde::Serialize)]
 pub struct Manifest<'a> {

@@ -41,6 +41,8 @@ pub fn validate(scenario_path: &Path, data_dir: &Path, overrides: &RunOverrides)
     check_registry_complete(&data.registry.defaults(), &data_dir.join("parameters.csv"))?;
     let scenario = scenario::load(scenario_path, &data, overrides)?;
     let fitted = Fitted::from_calibration(data.calibration()?)?;
+    // Building the setup reads every figure the run will use.
+    Setup::new(&scenario, &data, fitted.clone())?;
     Ok((data, scenario, fitted))
 }
 
@@ -75,6 +77,9 @@ pub fn run(req: &RunRequest, cancel: &AtomicBool, progress: &(dyn Fn(Progress) +
     out.write("regional.csv", &output::render_regional(&results, &setup)?)?;
     out.write("headline.csv", &output::render_headline(&headline)?)?;
     out.write("regional_effects.csv", &output::render_regional_effects(&regional)?)?;
+    let fit = calibration::fit_rows(&calibration::moments(&results), &setup.params.targets, &data);
+    out.write("fit.csv", &output::render_fit(&fit)?)?;
+    out.write("assumptions.csv", &output::render_assumptions(&data.registry, &scenario.values)?)?;
     timings.insert("writing", write_clock.elapsed().as_secs_f64());
     timings.insert("total", clock.elapsed().as_secs_f64());
     let manifest = Manifest {

@@ -3,5 +3,7 @@
 mod util;
 
 mod bad_input;
+mod data_files;
+mod docs;
 mod model;
 mod pipeline;

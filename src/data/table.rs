@@ -35,7 +35,7 @@ impl Table {
     /// Parses CSV bytes; `path` is used only to name the source in errors.
     pub fn parse(path: &Path, bytes: &[u8], required: &[&str]) -> Result<Table> {
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(bytes);
-        let headers: Vec<String> = reader.headers().map_err(|e| csv_error(path, e))?.iter().map(|h| h.trim().to_string()).collect();
+        let headers: Vec<String> = reader.headers().map_err(|e| csv_error(path, bytes, e))?.iter().map(|h| h.trim().to_string()).collect();
         for name in required {
             if !headers.iter().any(|h| h == name) {
                 return Err(Error::input(
@@ -45,10 +45,15 @@ impl Table {
                 ));
             }
         }
+        // Lines are counted from the bytes: the csv crate's own line numbers
+        // are off by one for files with CRLF line ends.
         let mut rows = Vec::new();
+        let (mut counted_to, mut line) = (0usize, 1usize);
         for record in reader.records() {
-            let record = record.map_err(|e| csv_error(path, e))?;
-            let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+            let record = record.map_err(|e| csv_error(path, bytes, e))?;
+            let start = record.position().map(|p| p.byte() as usize).unwrap_or(counted_to).min(bytes.len());
+            line += bytes[counted_to.min(start)..start].iter().filter(|&&b| b == b'\n').count();
+            counted_to = counted_to.max(start);
             rows.push(Row { line, fields: record.iter().map(|f| f.trim().to_string()).collect() });
         }
         Ok(Table { path: path.to_path_buf(), headers, rows })
@@ -56,6 +61,10 @@ impl Table {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub fn headers(&self) -> &[String] {
+        &self.headers
     }
 
     pub fn rows(&self) -> impl Iterator<Item = RowRef<'_>> {
@@ -125,8 +134,8 @@ impl<'a> RowRef<'a> {
     }
 }
 
-fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let line = e.position().map(|p| p.line() as usize);
+fn csv_error(path: &Path, bytes: &[u8], e: csv::Error) -> Error {
+    let line = e.position().map(|p| 1 + bytes[..(p.byte() as usize).min(bytes.len())].iter().filter(|&&b| b == b'\n').count());
     let found = match e.kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!("a row with {len} fields where the header has {expected_len}"),
         csv::ErrorKind::Utf8 { .. } => "bytes that are not UTF-8 text".to_string(),
@@ -154,5 +163,14 @@ mod tests {
         assert!(err.starts_with("x.csv:1: field `b`"), "{err}");
         let err = Table::parse(Path::new("x.csv"), b"a,b\n1,2\n1\n", &[]).err().unwrap().to_string();
         assert!(err.contains("x.csv:3") && err.contains("1 fields"), "{err}");
+    }
+}
+#[cfg(test)]
+mod crlf {
+    #[test]
+    fn counts_lines_of_crlf_files() {
+        let t = super::Table::parse(std::path::Path::new("x.csv"), b"a,b\r\n1,oops\r\n2,x\r\n", &[]).unwrap();
+        let r: Vec<_> = t.rows().collect();
+        assert_eq!((r[0].line(), r[1].line()), (2, 3));
     }
 }
