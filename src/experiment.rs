@@ -187,7 +187,7 @@ fn run_replication(
     let streams = Streams::new(seed, rep);
     let pop =
         Population::generate(&setup.geo, &setup.schedule, &setup.params.population, &setup.params.fitted, setup.entrant_mix, &streams);
-    let rural = setup.rural();
+    let world = Replication { setup, pop: &pop, rural: setup.rural(), streams, cancel };
     let spinup = setup.params.population.spinup_months;
     let months = setup.months.len() as u32;
     let divergence = setup.divergence.unwrap_or(months);
@@ -213,39 +213,25 @@ fn run_replication(
         }
     };
     for k in 0..spinup {
-        let active = &setup.schedule.active[0];
-        step_arm(&mut shared, &setup.spinup_regime, setup, &rural, &pop, active, &setup.schedule.weight[0], k, &streams);
-        tick("spin-up", None, active_total(active))?;
+        world.step(&mut shared, &setup.spinup_regime, 0, k);
+        tick("spin-up", None, active_total(&setup.schedule.active[0]))?;
     }
     let mut rows: [Vec<Vec<f64>>; 2] = [Vec::new(), Vec::new()];
     for t in 0..divergence {
-        let active = &setup.schedule.active[t as usize];
-        let sums = step_arm(
-            &mut shared,
-            &setup.timelines[0][t as usize],
-            setup,
-            &rural,
-            &pop,
-            active,
-            &setup.schedule.weight[t as usize],
-            spinup + t,
-            &streams,
-        );
+        let sums = world.step(&mut shared, &setup.timelines[0][t as usize], t as usize, spinup + t);
         let m = group_metrics(&sums, &setup.schedule.weight[t as usize], setup);
         rows[1].push(m.clone());
         rows[0].push(m);
-        tick("both arms", Some(setup.months[t as usize]), active_total(active))?;
+        tick("both arms", Some(setup.months[t as usize]), active_total(&setup.schedule.active[t as usize]))?;
     }
     if divergence < months {
         let mut arms = [shared.clone(), shared];
         for t in divergence..months {
-            let active = &setup.schedule.active[t as usize];
-            let weight = &setup.schedule.weight[t as usize];
             for (a, arm_state) in arms.iter_mut().enumerate() {
-                let sums = step_arm(arm_state, &setup.timelines[a][t as usize], setup, &rural, &pop, active, weight, spinup + t, &streams);
-                rows[a].push(group_metrics(&sums, weight, setup));
+                let sums = world.step(arm_state, &setup.timelines[a][t as usize], t as usize, spinup + t);
+                rows[a].push(group_metrics(&sums, &setup.schedule.weight[t as usize], setup));
             }
-            tick("baseline and scenario", Some(setup.months[t as usize]), 2 * active_total(active))?;
+            tick("baseline and scenario", Some(setup.months[t as usize]), 2 * active_total(&setup.schedule.active[t as usize]))?;
         }
     }
     Ok(rows)
@@ -255,24 +241,35 @@ fn active_total(active: &[u32]) -> u64 {
     active.iter().map(|&n| n as u64).sum()
 }
 
-/// Steps one arm by a month and updates its aggregates; returns cell sums.
-#[allow(clippy::too_many_arguments)]
-fn step_arm(
-    arm: &mut ArmState,
-    regime: &Regime,
-    setup: &Setup,
-    rural: &[bool],
-    pop: &Population,
-    active: &[u32],
-    weight: &[f64],
-    month: u32,
-    streams: &Streams,
-) -> Vec<[Sums; N_BANDS]> {
-    let tables = MonthTables::build(regime, &setup.params, rural, setup.lambda_bar, &arm.prev);
-    let step = Step { tables: &tables, traits: &pop.traits, cells: &pop.cells, active, month, streams };
-    let sums = step.run(&mut arm.state);
-    arm.prev = Previous::from_sums(&sums, weight);
-    sums
+/// What one replication's months share: its population and draws.
+struct Replication<'a> {
+    setup: &'a Setup,
+    pop: &'a Population,
+    rural: Vec<bool>,
+    streams: Streams,
+    cancel: &'a AtomicBool,
+}
+
+impl Replication<'_> {
+    /// Steps one arm by a month under `regime`, with the population of
+    /// horizon month `t` (0 during the spin-up), and updates its aggregates;
+    /// returns the cell sums.
+    fn step(&self, arm: &mut ArmState, regime: &Regime, t: usize, counter: u32) -> Vec<[Sums; N_BANDS]> {
+        let s = self.setup;
+        let tables = MonthTables::build(regime, &s.params, &self.rural, s.lambda_bar, &arm.prev);
+        let step = Step {
+            tables: &tables,
+            traits: &self.pop.traits,
+            cells: &self.pop.cells,
+            active: &s.schedule.active[t],
+            month: counter,
+            streams: &self.streams,
+            cancel: self.cancel,
+        };
+        let sums = step.run(&mut arm.state);
+        arm.prev = Previous::from_sums(&sums, &s.schedule.weight[t]);
+        sums
+    }
 }
 
 /// Aggregates before the first month: platform shares at their targets (in

@@ -11,10 +11,19 @@ use shareshift::error::{Error, Result};
 use shareshift::pipeline::{self, CalibrateRequest, RunReport, RunRequest};
 use shareshift::scenario::RunOverrides;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by Ctrl-C; the run stops at the next chunk of consumers. A second
+/// Ctrl-C exits at once.
+static CANCEL: AtomicBool = AtomicBool::new(false);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = ctrlc::set_handler(|| {
+        if CANCEL.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -86,9 +95,8 @@ fn run_scenario(cli: &Cli, args: &RunArgs) -> Result<()> {
         overrides: RunOverrides { scale: args.scale, replications: args.replications, seed: args.seed },
         threads: args.threads,
     };
-    let cancel = AtomicBool::new(false);
     let bar = progress::Bar::new(cli.quiet);
-    let report = pipeline::run(&req, &cancel, &|p| bar.update(&p));
+    let report = pipeline::run(&req, &CANCEL, &|p| bar.update(&p));
     bar.finish();
     let report = report?;
     if !cli.quiet {

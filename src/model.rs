@@ -24,6 +24,7 @@ use crate::scenario::Regime;
 use crate::wallet::{N_WALLETS, Wallet, WalletSet};
 use rayon::prelude::*;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Consumers per chunk: large enough to amortise the per-chunk work, small
 /// enough to balance load across threads.
@@ -224,6 +225,9 @@ pub struct Step<'a> {
     /// Month counter for the random draws (0 = first simulated month).
     pub month: u32,
     pub streams: &'a Streams,
+    /// Set when the run should stop: chunks not yet started are skipped, so
+    /// even a month of a billion consumers stops within about a second.
+    pub cancel: &'a AtomicBool,
 }
 
 /// A chunk's running totals for one income band, in agent units. Single
@@ -317,8 +321,14 @@ impl Step<'_> {
                 lo = hi;
             }
         }
-        let partials: Vec<(usize, [Sums; N_BANDS])> =
-            pieces.into_par_iter().map(|(c, first, chunk)| (c, self.chunk(c, first, chunk))).collect();
+        let partials: Vec<(usize, [Sums; N_BANDS])> = pieces
+            .into_par_iter()
+            .map(
+                |(c, first, chunk)| {
+                    if self.cancel.load(Ordering::Relaxed) { (c, Default::default()) } else { (c, self.chunk(c, first, chunk)) }
+                },
+            )
+            .collect();
         let mut out = vec![[Sums::default(); N_BANDS]; self.cells.len()];
         for (c, sums) in partials {
             for b in 0..N_BANDS {

@@ -282,6 +282,7 @@ impl OutputDir {
             return Err(Error::output(target, "expected a folder, found a file"));
         }
         std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, format!("cannot create the folder: {e}")))?;
+        tidy(parent, &name, target);
         let temp = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if temp.exists() {
             std::fs::remove_dir_all(&temp).map_err(|e| Error::output(&temp, format!("cannot clear a stale temporary folder: {e}")))?;
@@ -326,6 +327,37 @@ impl OutputDir {
         }
         Ok(self.target.clone())
     }
+}
+
+/// Clears what a killed run left beside `target`: temporary folders of
+/// processes that no longer exist, and, if a kill fell between the two
+/// renames of a commit, puts the earlier complete result back in place.
+fn tidy(parent: &Path, name: &str, target: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    let mut previous = Vec::new();
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let dead = |prefix: &str| file.strip_prefix(prefix).and_then(|pid| pid.parse::<u32>().ok()).is_some_and(|pid| !process_alive(pid));
+        if dead(&format!(".{name}.partial-")) {
+            let _ = std::fs::remove_dir_all(e.path());
+        } else if dead(&format!(".{name}.previous-")) {
+            previous.push(e.path());
+        }
+    }
+    for p in previous {
+        if !target.exists() {
+            let _ = std::fs::rename(&p, target);
+        } else {
+            let _ = std::fs::remove_dir_all(&p);
+        }
+    }
+}
+
+/// Whether a process exists (Linux `/proc`); elsewhere assume it does, so
+/// nothing of a running process is ever removed.
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
 impl Drop for OutputDir {
