@@ -7,6 +7,8 @@
 //! renderer from the summary (and the charts' SVG text) to bytes. Only the
 //! writer touches files.
 
+pub mod charts;
+
 use crate::calendar::Month;
 use serde::Serialize;
 
