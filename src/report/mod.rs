@@ -8,6 +8,7 @@
 //! writer touches files.
 
 pub mod load;
+pub mod charts;
 
 use crate::calendar::Month;
 use serde::Serialize;
