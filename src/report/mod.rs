@@ -7,6 +7,13 @@
 //! renderer from the summary (and the charts' SVG text) to bytes. Only the
 //! writer touches files.
 
+pub mod html;
+pub mod markdown;
+pub mod text;
+
+#[cfg(test)]
+mod fixture;
+
 use crate::calendar::Month;
 use serde::Serialize;
 
