@@ -19,6 +19,8 @@ pub const DEFAULT_SCENARIO: &str = "scenarios/wechat_pay_on_taobao.toml";
                   shareshift run scenarios/full_interoperability.toml --replications 40 --seed 7\n  \
                   shareshift run scenarios/wechat_pay_on_taobao.toml --scale 100 --threads 2 --out results\n  \
                   shareshift validate scenarios/my_scenario.toml     check a scenario without running it\n  \
+                  shareshift report output/wechat_pay_on_taobao      rebuild charts and reports\n  \
+                  shareshift compare output/a output/b               compare two runs\n  \
                   shareshift calibrate                               refit data/calibration.csv"
 )]
 pub struct Cli {
@@ -44,6 +46,24 @@ pub enum Command {
     Validate {
         /// Scenario file (TOML).
         scenario: PathBuf,
+    },
+    /// Rebuild the charts and reports of an output folder without simulating.
+    #[command(after_help = "Example:\n  shareshift report output/wechat_pay_on_taobao")]
+    Report {
+        /// A folder written by `shareshift run`.
+        output_dir: PathBuf,
+    },
+    /// Compare several runs: headline tables side by side and one line per scenario.
+    #[command(
+        after_help = "Example:\n  shareshift compare output/wechat_pay_on_taobao output/as_it_happened_2024 output/full_interoperability"
+    )]
+    Compare {
+        /// Folders written by `shareshift run`.
+        #[arg(required = true, num_args = 2..)]
+        output_dirs: Vec<PathBuf>,
+        /// Folder for the comparison (default: output/compare-<names>).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Refit the calibrated constants and write data/calibration.csv and a fit report.
     #[command(after_help = "Example:\n  shareshift calibrate --scale 1000 --replications 4")]

@@ -52,6 +52,21 @@ fn run(cli: &Cli) -> Result<()> {
             }
             Ok(())
         }
+        Some(Command::Report { output_dir }) => {
+            let n = pipeline::report(output_dir)?;
+            if !cli.quiet {
+                println!("rebuilt {n} chart and report files in {}", output_dir.display());
+            }
+            Ok(())
+        }
+        Some(Command::Compare { output_dirs, out }) => {
+            let out = out.clone().unwrap_or_else(|| pipeline::comparison_folder(std::path::Path::new("output"), output_dirs));
+            let written = pipeline::compare(output_dirs, &out)?;
+            if !cli.quiet {
+                println!("comparison: {}", written.join("report.html").display());
+            }
+            Ok(())
+        }
         Some(Command::Calibrate(a)) => {
             let req = CalibrateRequest {
                 baseline: a.baseline.clone(),
@@ -124,4 +139,5 @@ fn print_summary(r: &RunReport) {
     }
     println!();
     println!("outputs: {}", r.output.display());
+    println!("report:  {}", r.output.join("report.html").display());
 }

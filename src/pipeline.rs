@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::experiment::{self, Progress, Setup};
 use crate::output::{self, Manifest, OutputDir};
 use crate::params::{Fitted, check_registry_complete};
+use crate::report;
 use crate::scenario::{self, RunOverrides, Scenario};
 use crate::summary::{self, HeadlineRow};
 use std::collections::BTreeMap;
@@ -99,6 +100,12 @@ pub fn run(req: &RunRequest, cancel: &AtomicBool, progress: &(dyn Fn(Progress) +
         scenario: &scenario,
     };
     out.write("manifest.json", &output::render_manifest(&manifest)?)?;
+    // The reports are built from the files just written, exactly as
+    // `shareshift report` rebuilds them later.
+    let summary = report::load::load(out.temp_path())?;
+    for (path, bytes) in report::write::run_report(&summary)? {
+        out.write(&path, &bytes)?;
+    }
     let output = out.commit()?;
     Ok(RunReport {
         output,
@@ -143,4 +150,42 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).map_err(|e| Error::output(&tmp, format!("cannot write: {e}")))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::output(path, format!("cannot replace: {e}")))
+}
+
+/// Rebuilds the charts and reports of an existing output folder without
+/// simulating; each file is replaced only once written in full.
+pub fn report(dir: &Path) -> Result<usize> {
+    let summary = report::load::load(dir)?;
+    let files = report::write::run_report(&summary)?;
+    for (path, bytes) in &files {
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, format!("cannot create: {e}")))?;
+        }
+        write_atomically(&target, bytes)?;
+    }
+    Ok(files.len())
+}
+
+/// Writes a report comparing several output folders into `out`.
+pub fn compare(dirs: &[PathBuf], out: &Path) -> Result<PathBuf> {
+    if dirs.len() < 2 {
+        return Err(Error::Flag {
+            flag: "OUTPUT_DIR".into(),
+            expected: "at least two output folders to compare".into(),
+            found: dirs.len().to_string(),
+        });
+    }
+    let summaries = dirs.iter().map(|d| report::load::load(d)).collect::<Result<Vec<_>>>()?;
+    let folder = OutputDir::prepare(out)?;
+    for (path, bytes) in report::write::comparison_report(&summaries)? {
+        folder.write(&path, &bytes)?;
+    }
+    folder.commit()
+}
+
+/// The default folder of a comparison: `output/compare-<a>-<b>...`.
+pub fn comparison_folder(root: &Path, dirs: &[PathBuf]) -> PathBuf {
+    let names: Vec<String> = dirs.iter().map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
+    root.join(format!("compare-{}", names.join("-")))
 }

@@ -75,11 +75,22 @@ fn report_loads_in_a_browser_and_shows_every_chart() {
         return;
     };
     let dir = util::scratch("browser");
-    let o = util::shareshift(&["run", util::scenario("wechat_pay_on_taobao.toml").to_str().unwrap(), "--scale", "20000", "--replications", "3", "--out", dir.to_str().unwrap(), "--quiet"]);
+    let o = util::shareshift(&[
+        "run",
+        util::scenario("wechat_pay_on_taobao.toml").to_str().unwrap(),
+        "--scale",
+        "20000",
+        "--replications",
+        "3",
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(o.status.success(), "{}", util::stderr(&o));
     let out = dir.join("wechat_pay_on_taobao");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    let ids: Vec<String> = html.split("id=\"chart-").skip(1).filter_map(|s| s.split('"').next()).map(str::to_string).collect();
+    let ids: Vec<String> =
+        html.split("<figure class=\"chart\" id=\"chart-").skip(1).filter_map(|s| s.split('"').next()).map(str::to_string).collect();
     assert!(ids.len() >= 6, "expected at least six charts, found {ids:?}");
     let url = format!("file://{}", out.join("report.html").display());
 

@@ -66,3 +66,66 @@ fn run_writes_outputs_and_manifest() {
     let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 }
+
+/// `report` rebuilds charts and reports from a folder alone; `compare`
+/// writes a comparison to a folder of its own; a corrupt or missing CSV is
+/// an error naming the file.
+#[test]
+fn report_and_compare_work_from_output_folders() {
+    let dir = util::scratch("report_compare");
+    for s in ["wechat_pay_on_taobao.toml", "as_it_happened_2024.toml"] {
+        let o = util::shareshift(&[
+            "run",
+            util::scenario(s).to_str().unwrap(),
+            "--scale",
+            "50000",
+            "--replications",
+            "2",
+            "--out",
+            dir.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", util::stderr(&o));
+    }
+    let run = dir.join("wechat_pay_on_taobao");
+    let before = std::fs::read(run.join("report.md")).unwrap();
+    std::fs::remove_dir_all(run.join("charts")).unwrap();
+    std::fs::remove_file(run.join("report.md")).unwrap();
+    let o = util::shareshift(&["report", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", util::stderr(&o));
+    assert_eq!(std::fs::read(run.join("report.md")).unwrap(), before, "a rebuilt report equals the original");
+    for chart in ["platform_shares", "regional_change", "segment_change", "taobao_payment_mix", "wechat_only_buyers", "calibration_fit"] {
+        assert!(
+            run.join("charts").join(format!("{chart}.png")).is_file() && run.join("charts").join(format!("{chart}.svg")).is_file(),
+            "{chart}"
+        );
+    }
+
+    let out = dir.join("comparison");
+    let o = util::shareshift(&[
+        "compare",
+        run.to_str().unwrap(),
+        dir.join("as_it_happened_2024").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", util::stderr(&o));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("WeChat Pay accepted on Taobao/Tmall") && md.contains("As it happened in 2024"), "{md}");
+    assert!(out.join("report.html").is_file() && out.join("charts/comparison_shares.png").is_file());
+
+    // Corrupt and missing files are named.
+    let national = run.join("national.csv");
+    let text = std::fs::read_to_string(&national).unwrap();
+    std::fs::write(&national, text.replacen("baseline,0,2024-01,", "baseline,0,2024-01,oops", 1)).unwrap();
+    let o = util::shareshift(&["report", run.to_str().unwrap()]);
+    let err = util::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("national.csv:2") && !err.contains("panicked"), "{err}");
+    std::fs::remove_file(run.join("segments.csv")).unwrap();
+    std::fs::write(&national, text).unwrap();
+    let o = util::shareshift(&["report", run.to_str().unwrap()]);
+    let err = util::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("segments.csv"), "{err}");
+}

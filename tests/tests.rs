@@ -3,6 +3,7 @@
 mod util;
 
 mod bad_input;
+mod browser;
 mod data_files;
 mod docs;
 mod model;

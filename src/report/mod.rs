@@ -7,8 +7,15 @@
 //! renderer from the summary (and the charts' SVG text) to bytes. Only the
 //! writer touches files.
 
-pub mod load;
 pub mod charts;
+pub mod html;
+pub mod load;
+pub mod markdown;
+pub mod text;
+pub mod write;
+
+#[cfg(test)]
+mod fixture;
 
 use crate::calendar::Month;
 use serde::Serialize;
