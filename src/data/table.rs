@@ -51,7 +51,9 @@ impl Table {
         let (mut counted_to, mut line) = (0usize, 1usize);
         for record in reader.records() {
             let record = record.map_err(|e| csv_error(path, bytes, e))?;
-            let start = record.position().map(|p| p.byte() as usize).unwrap_or(counted_to).min(bytes.len());
+            // After a CRLF the record's position is the LF that ends the
+            // previous line, so the byte at the position is counted too.
+            let start = record.position().map(|p| p.byte() as usize + 1).unwrap_or(counted_to).min(bytes.len());
             line += bytes[counted_to.min(start)..start].iter().filter(|&&b| b == b'\n').count();
             counted_to = counted_to.max(start);
             rows.push(Row { line, fields: record.iter().map(|f| f.trim().to_string()).collect() });
@@ -135,7 +137,7 @@ impl<'a> RowRef<'a> {
 }
 
 fn csv_error(path: &Path, bytes: &[u8], e: csv::Error) -> Error {
-    let line = e.position().map(|p| 1 + bytes[..(p.byte() as usize).min(bytes.len())].iter().filter(|&&b| b == b'\n').count());
+    let line = e.position().map(|p| 1 + bytes[..(p.byte() as usize + 1).min(bytes.len())].iter().filter(|&&b| b == b'\n').count());
     let found = match e.kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!("a row with {len} fields where the header has {expected_len}"),
         csv::ErrorKind::Utf8 { .. } => "bytes that are not UTF-8 text".to_string(),
@@ -169,8 +171,12 @@ mod tests {
 mod crlf {
     #[test]
     fn counts_lines_of_crlf_files() {
-        let t = super::Table::parse(std::path::Path::new("x.csv"), b"a,b\r\n1,oops\r\n2,x\r\n", &[]).unwrap();
-        let r: Vec<_> = t.rows().collect();
-        assert_eq!((r[0].line(), r[1].line()), (2, 3));
+        for text in [&b"a,b\r\n1,oops\r\n2,x\r\n"[..], &b"a,b\n1,oops\n2,x\n"[..], &b"a,b\n1,oops\n2,x"[..]] {
+            let t = super::Table::parse(std::path::Path::new("x.csv"), text, &[]).unwrap();
+            let r: Vec<_> = t.rows().collect();
+            assert_eq!((r[0].line(), r[1].line()), (2, 3));
+        }
+        let err = super::Table::parse(std::path::Path::new("x.csv"), b"a,b\r\n1,2\r\n3\r\n", &[]).err().unwrap().to_string();
+        assert!(err.contains("x.csv:3"), "{err}");
     }
 }
