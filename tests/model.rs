@@ -272,3 +272,19 @@ fn baseline_is_near_stationary() {
         assert!(drift.abs() * 100.0 / years < 0.5, "{q} drifts {:.3} pp per year", drift * 100.0 / years);
     }
 }
+
+/// Simulating the months before the event once and continuing both arms from
+/// that state gives exactly the numbers of simulating both arms from the
+/// first month.
+#[test]
+fn shared_history_equals_simulating_both_arms_from_the_start() {
+    let (data, mut sc, fitted) = load("wechat_pay_on_taobao.toml", 20_000.0, 2);
+    sc.months = 14;
+    let shared = Setup::new(&sc, &data, fitted.clone()).unwrap();
+    assert!(shared.divergence.is_some_and(|d| d > 0), "the event is after the start");
+    let mut separate = Setup::new(&sc, &data, fitted).unwrap();
+    separate.divergence = Some(0);
+    let (a, b) = (run(&sc, &shared), run(&sc, &separate));
+    assert_eq!(a.values, b.values);
+    assert_eq!(a.values.iter().filter(|v| v.is_nan()).count(), 0);
+}
