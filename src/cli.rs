@@ -65,6 +65,22 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Measure agent-months per second, bytes per consumer and peak memory.
+    #[command(after_help = "Example:\n  shareshift bench --sizes 1000000,10000000,100000000 --threads 1,2 --months 4")]
+    Bench {
+        /// Population sizes (agents), ascending.
+        #[arg(long, value_delimiter = ',', default_value = "1000000,10000000,100000000")]
+        sizes: Vec<u64>,
+        /// Thread counts to compare.
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        threads: Vec<usize>,
+        /// Months stepped per measurement.
+        #[arg(long, default_value_t = 4)]
+        months: u32,
+        /// Scenario whose model is measured.
+        #[arg(long, default_value = DEFAULT_SCENARIO)]
+        scenario: PathBuf,
+    },
     /// Refit the calibrated constants and write data/calibration.csv and a fit report.
     #[command(after_help = "Example:\n  shareshift calibrate --scale 1000 --replications 4")]
     Calibrate(CalibrateArgs),

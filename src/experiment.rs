@@ -13,7 +13,7 @@ use crate::model::{MonthTables, Previous, Step};
 use crate::observe::{Sums, metric_columns, metrics};
 use crate::params::{Fitted, ModelParams, N_BANDS};
 use crate::platform::N_PLATFORMS;
-use crate::population::{Population, Schedule};
+use crate::population::{Population, Schedule, State};
 use crate::region::{Geography, anchor_month};
 use crate::rng::Streams;
 use crate::scenario::{Arm, Regime, Scenario};
@@ -170,7 +170,7 @@ pub fn run(scenario: &Scenario, setup: &Setup, cancel: &AtomicBool, progress: &(
 /// One arm's running state.
 #[derive(Clone)]
 struct ArmState {
-    state: Vec<crate::population::State>,
+    state: Vec<State>,
     prev: Previous,
 }
 
@@ -185,14 +185,15 @@ fn run_replication(
     agent_steps: &mut u64,
 ) -> Result<[Vec<Vec<f64>>; 2]> {
     let streams = Streams::new(seed, rep);
-    let pop =
+    let (pop, initial) =
         Population::generate(&setup.geo, &setup.schedule, &setup.params.population, &setup.params.fitted, setup.entrant_mix, &streams);
     let world = Replication { setup, pop: &pop, rural: setup.rural(), streams, cancel };
     let spinup = setup.params.population.spinup_months;
     let months = setup.months.len() as u32;
     let divergence = setup.divergence.unwrap_or(months);
     let total_months = spinup + months + (months - divergence);
-    let mut shared = ArmState { state: pop.initial.clone(), prev: initial_previous(&pop, setup) };
+    let prev = initial_previous(&pop, &initial, setup);
+    let mut shared = ArmState { state: initial, prev };
     let mut done = 0u32;
     let mut tick = |arm: &'static str, month: Option<Month>, steps: u64| -> Result<()> {
         *agent_steps += steps;
@@ -274,7 +275,7 @@ impl Replication<'_> {
 
 /// Aggregates before the first month: platform shares at their targets (in
 /// orders) in every cell, and holdings as drawn.
-fn initial_previous(pop: &Population, setup: &Setup) -> Previous {
+fn initial_previous(pop: &Population, initial: &[State], setup: &Setup) -> Previous {
     let p = &setup.params;
     let order_share: Vec<f64> = {
         let raw: Vec<f64> = (0..N_PLATFORMS).map(|i| p.targets.gmv_share[i] / p.population.aov[i]).collect();
@@ -287,7 +288,7 @@ fn initial_previous(pop: &Population, setup: &Setup) -> Previous {
         let mut h = [0.0; N_WALLETS];
         let mut m = [0.0; N_WALLETS];
         for i in range.start..range.start + n {
-            let held = pop.initial[i as usize].held();
+            let held = initial[i as usize].held();
             let averse = pop.traits[i as usize].averse();
             for w in crate::wallet::Wallet::ALL {
                 h[w.index()] += held.contains(w) as u32 as f64;
@@ -333,4 +334,28 @@ fn group_metrics(cells: &[[Sums; N_BANDS]], weight: &[f64], setup: &Setup) -> Ve
         out.extend(metrics(s));
     }
     out
+}
+
+/// Work and time of `months` monthly steps of one arm, for benchmarks: the
+/// scenario arm's regime of the last horizon month (every mechanism on), the
+/// population of the first, after `warm_up` untimed months so that habits,
+/// main platforms and wallets last used have formed. Drawing the population
+/// is not timed.
+pub fn time_steps(setup: &Setup, seed: u64, warm_up: u32, months: u32) -> (u64, f64) {
+    let streams = Streams::new(seed, 0);
+    let (pop, initial) =
+        Population::generate(&setup.geo, &setup.schedule, &setup.params.population, &setup.params.fitted, setup.entrant_mix, &streams);
+    let cancel = AtomicBool::new(false);
+    let world = Replication { setup, pop: &pop, rural: setup.rural(), streams, cancel: &cancel };
+    let prev = initial_previous(&pop, &initial, setup);
+    let mut arm = ArmState { state: initial, prev };
+    let regime = setup.timelines[1].last().unwrap_or(&setup.spinup_regime);
+    for k in 0..warm_up {
+        world.step(&mut arm, regime, 0, k);
+    }
+    let clock = std::time::Instant::now();
+    for k in warm_up..warm_up + months {
+        world.step(&mut arm, regime, 0, k);
+    }
+    (active_total(&setup.schedule.active[0]) * months as u64, clock.elapsed().as_secs_f64())
 }

@@ -6,6 +6,7 @@
 //! environment. Data flow one way: scenario + data -> setup -> experiment ->
 //! summary -> outputs.
 
+pub mod bench;
 pub mod calendar;
 pub mod calibration;
 pub mod choice;

@@ -3,6 +3,7 @@
 
 mod cli;
 mod progress;
+mod system;
 
 use clap::Parser;
 use cli::{Cli, Command, RunArgs};
@@ -67,6 +68,7 @@ fn run(cli: &Cli) -> Result<()> {
             }
             Ok(())
         }
+        Some(Command::Bench { sizes, threads, months, scenario }) => bench(cli, scenario, sizes, threads, *months),
         Some(Command::Calibrate(a)) => {
             let req = CalibrateRequest {
                 baseline: a.baseline.clone(),
@@ -140,4 +142,41 @@ fn print_summary(r: &RunReport) {
     println!();
     println!("outputs: {}", r.output.display());
     println!("report:  {}", r.output.join("report.html").display());
+}
+
+/// Prints a Markdown table of throughput at each size and thread count.
+fn bench(cli: &Cli, scenario: &std::path::Path, sizes: &[u64], threads: &[usize], months: u32) -> Result<()> {
+    let (data, s, fitted) = pipeline::validate(scenario, &cli.data, &RunOverrides::default())?;
+    println!("machine: {}; {} cores; {:.1} GB memory", system::cpu_model(), system::cores(), system::total_memory() as f64 / 1e9);
+    println!(
+        "layout: {} bytes per consumer in a two-arm run (traits shared, one state word per arm)",
+        shareshift::bench::BYTES_PER_CONSUMER
+    );
+    println!();
+    println!(
+        "| consumers | threads | months | agent-months | seconds | agent-months per second | speed-up | peak memory (GB) | peak bytes per consumer |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let before = system::resident_bytes();
+    for &size in sizes {
+        let mut first = None;
+        for &t in threads {
+            let case = shareshift::bench::run_case(&s, &data, &fitted, size, t, months)?;
+            let peak = system::peak_resident_bytes();
+            let speedup = case.steps_per_second / *first.get_or_insert(case.steps_per_second);
+            println!(
+                "| {} | {} | {} | {} | {:.2} | {:.1} million | {:.2} | {:.2} | {:.1} |",
+                case.consumers,
+                t,
+                months,
+                case.agent_steps,
+                case.seconds,
+                case.steps_per_second / 1e6,
+                speedup,
+                peak as f64 / 1e9,
+                peak.saturating_sub(before) as f64 / case.consumers as f64
+            );
+        }
+    }
+    Ok(())
 }

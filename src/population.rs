@@ -12,6 +12,7 @@ use crate::platform::Platform;
 use crate::region::Geography;
 use crate::rng::{Purpose, Streams};
 use crate::wallet::{Wallet, WalletSet};
+use rayon::prelude::*;
 use std::ops::Range;
 
 /// Immutable traits, bit-packed:
@@ -112,11 +113,10 @@ impl State {
     }
 }
 
-/// One replication's consumers.
+/// One replication's consumers: their fixed traits and where each cell's
+/// consumers are. Their state lives apart (one array per arm).
 pub struct Population {
     pub traits: Vec<Traits>,
-    /// State of each consumer when it becomes active.
-    pub initial: Vec<State>,
     /// Index range of each cell's consumers (all that will ever be active).
     pub cells: Vec<Range<u32>>,
 }
@@ -162,6 +162,9 @@ struct CellDraw {
 impl Population {
     /// Draws a replication's consumers. Traits come from counter-based draws
     /// keyed by consumer index, so any consumer can be drawn independently.
+    /// Draws a replication's consumers and their state at entry. Draws are
+    /// keyed by consumer index, so blocks are filled in parallel with the
+    /// same result whatever the thread count.
     pub fn generate(
         geo: &Geography,
         schedule: &Schedule,
@@ -169,7 +172,8 @@ impl Population {
         fitted: &Fitted,
         entrant_mix: Option<[f64; 3]>,
         streams: &Streams,
-    ) -> Population {
+    ) -> (Population, Vec<State>) {
+        const BLOCK: usize = 1 << 16;
         let capacity = schedule.capacity();
         let initial_active = &schedule.active[0];
         let mut cells = Vec::with_capacity(capacity.len());
@@ -179,21 +183,24 @@ impl Population {
             next += n;
         }
         let total = next as usize;
-        let mut traits = vec![Traits::default(); total];
-        let mut initial = vec![State::default(); total];
         let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
         let p_alipay_primary = sigmoid(fitted.primary_alipay_log_odds);
-        for (c, range) in cells.iter().enumerate() {
-            let cell = &geo.cells[c];
-            let draw = cell_draw(cell.rural, &cell.band_shares, pop, fitted);
-            for i in range.clone() {
-                let entrant = i - range.start >= initial_active[c];
-                let (t, s) = draw_consumer(i, &draw, pop, p_alipay_primary, if entrant { entrant_mix } else { None }, streams);
-                traits[i as usize] = t;
-                initial[i as usize] = s;
+        let draws: Vec<CellDraw> = geo.cells.iter().map(|cell| cell_draw(cell.rural, &cell.band_shares, pop, fitted)).collect();
+        let mut traits = vec![Traits::default(); total];
+        let mut state = vec![State::default(); total];
+        traits.par_chunks_mut(BLOCK).zip(state.par_chunks_mut(BLOCK)).enumerate().for_each(|(block, (tc, sc))| {
+            let first = (block * BLOCK) as u32;
+            let mut c = cells.partition_point(|r| r.end <= first);
+            for (j, (t, s)) in tc.iter_mut().zip(sc.iter_mut()).enumerate() {
+                let i = first + j as u32;
+                while cells[c].end <= i {
+                    c += 1;
+                }
+                let entrant = i - cells[c].start >= initial_active[c];
+                (*t, *s) = draw_consumer(i, &draws[c], pop, p_alipay_primary, if entrant { entrant_mix } else { None }, streams);
             }
-        }
-        Population { traits, initial, cells }
+        });
+        (Population { traits, cells }, state)
     }
 
     pub fn len(&self) -> usize {

@@ -58,7 +58,7 @@ fn shares_match_closed_form_logit_when_dynamics_are_off() {
 
     let p = &setup.params;
     let b = &p.behaviour;
-    let pop = Population::generate(&setup.geo, &setup.schedule, &p.population, &p.fitted, None, &Streams::new(sc.seed, 0));
+    let (pop, initial) = Population::generate(&setup.geo, &setup.schedule, &p.population, &p.fitted, None, &Streams::new(sc.seed, 0));
     let freq = p.population.frequency_multipliers();
     let (mut gmv, mut reach, mut var, mut persons) = ([0.0; N_PLATFORMS], [0.0; N_PLATFORMS], [0.0; N_PLATFORMS], 0.0);
     for (c, range) in pop.cells.iter().enumerate() {
@@ -66,7 +66,7 @@ fn shares_match_closed_form_logit_when_dynamics_are_off() {
         let rural = setup.geo.cells[c].rural as usize;
         for i in range.start..range.start + setup.schedule.active[0][c] {
             let tr = pop.traits[i as usize];
-            let held = pop.initial[i as usize].held();
+            let held = initial[i as usize].held();
             let mut v = [f64::NEG_INFINITY; N_PLATFORMS];
             for q in Platform::ALL {
                 if !tr.considers(q.index()) {
