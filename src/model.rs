@@ -96,14 +96,38 @@ pub struct MonthTables {
     /// Monthly adoption probability of each wallet by cell.
     pub adopt: Vec<[f32; N_WALLETS]>,
     pub exp: ExpTable,
+    /// base x usable weight of the untracked platforms, by cell, band and
+    /// payment key without a wallet last used (held | primary): the fast
+    /// path's weights in one look-up. Tracked platforms' lanes are 0.
+    pub untracked: Vec<[[[f32; LANES]; 32]; N_BANDS]>,
+    /// Wallets held for which some platform may have nothing usable this
+    /// month: those consumers take the general path.
+    pub general: [bool; 8],
 }
+
+/// Buyers of each bought-platform mask, as packed 16-bit counters.
+const SPREAD: [[u64; 2]; 64] = {
+    let mut out = [[0u64; 2]; 64];
+    let mut mask = 0;
+    while mask < 64 {
+        let mut p = 0;
+        while p < N_PLATFORMS {
+            if mask >> p & 1 == 1 {
+                out[mask][p / 4] |= 1 << (16 * (p % 4));
+            }
+            p += 1;
+        }
+        mask += 1;
+    }
+    out
+};
 
 impl MonthTables {
     pub fn build(regime: &Regime, params: &ModelParams, rural: &[bool], lambda_bar: f64, prev: &Previous) -> MonthTables {
         let b = &regime.behaviour;
         let pop = &params.population;
         let national = national_shares(&prev.cell_orders);
-        let base = rural
+        let base: Vec<[[f32; LANES]; N_BANDS]> = rural
             .iter()
             .enumerate()
             .map(|(c, &is_rural)| {
@@ -178,7 +202,30 @@ impl MonthTables {
                 out
             })
             .collect();
+        let mut general = [false; 8];
+        for (held, flag) in general.iter_mut().enumerate() {
+            *flag = (0..N_PLATFORMS)
+                .any(|p| (0..4).any(|last| (0..N_WALLETS).any(|pr| pay_setup[p][pay_key(WalletSet(held as u8), pr, last)] > 0.0)));
+        }
+        let untracked = base
+            .iter()
+            .map(|cell| {
+                let mut out = [[[0f32; LANES]; 32]; N_BANDS];
+                for band in 0..N_BANDS {
+                    for (hp, row) in out[band].iter_mut().enumerate() {
+                        for p in 0..N_PLATFORMS {
+                            if TRACKED_MASK >> p & 1 == 0 {
+                                row[p] = cell[band][p] * pay_usable[p][hp];
+                            }
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
         MonthTables {
+            untracked,
+            general,
             base,
             pay_usable,
             pay_setup,
@@ -195,6 +242,26 @@ impl MonthTables {
             adopt,
             exp: ExpTable::new(),
         }
+    }
+}
+
+/// The main platform: one draw (`u` uniform) proportional to expected spend,
+/// the first platform whose cumulative spend exceeds the target. Branch-free:
+/// the answer is the number of cumulative sums at or below the target, with
+/// the prefix sums in a shallow tree rather than a chain of additions.
+#[inline(always)]
+fn choose_main(spend: &[f32; N_PLATFORMS], u: f32, main: usize) -> usize {
+    let (s01, s23, s45) = (spend[0] + spend[1], spend[2] + spend[3], spend[4] + spend[5]);
+    let c3 = s01 + s23;
+    let c5 = c3 + s45;
+    let target = u * c5;
+    let cumulative = [spend[0], s01, s01 + spend[2], c3, c3 + spend[4], c5];
+    let below: usize = cumulative.iter().map(|&c| (c <= target) as usize).sum();
+    if below < N_PLATFORMS {
+        below
+    } else {
+        // Only reachable through rounding at the top end: the last platform with spend.
+        (0..N_PLATFORMS).rev().find(|&p| spend[p] > 0.0).unwrap_or(main)
     }
 }
 
@@ -237,8 +304,15 @@ pub struct Step<'a> {
 struct BandAcc {
     /// Expected orders at merchants where nothing held was usable.
     setup_orders: [f32; LANES],
-    buyers: [u32; LANES],
+    /// Buyers per platform as 16-bit counters packed four to a word (a chunk
+    /// holds fewer than 65,536 consumers): one addition per consumer.
+    buyers: [u64; 2],
+    /// Expected orders by platform and payment key (general path and the
+    /// tracked platforms).
     key_orders: [[f32; N_KEYS]; N_PLATFORMS],
+    /// Expected orders on the untracked platforms by held wallets and primary
+    /// wallet (their payment key), all platforms at once (fast path).
+    untracked: [[f32; LANES]; 32],
     /// Consumers by held wallets (3 bits) and averse wallets (2 bits).
     wallets: [u32; 32],
     wechat_only_taobao_buyers: u32,
@@ -250,8 +324,9 @@ impl BandAcc {
     fn new() -> BandAcc {
         BandAcc {
             setup_orders: [0.0; LANES],
-            buyers: [0; LANES],
+            buyers: [0; 2],
             key_orders: [[0.0; N_KEYS]; N_PLATFORMS],
+            untracked: [[0.0; LANES]; 32],
             wallets: [0; 32],
             wechat_only_taobao_buyers: 0,
             setups: [0; N_WALLETS],
@@ -265,7 +340,18 @@ impl BandAcc {
         let mut s = Sums::default();
         for p in 0..N_PLATFORMS {
             let aov = t.aov[band][p] as f64;
-            s.reach[p] = self.buyers[p] as f64;
+            s.reach[p] = (self.buyers[p / 4] >> (16 * (p % 4)) & 0xFFFF) as f64;
+            if TRACKED_MASK >> p & 1 == 0 {
+                for (hp, row) in self.untracked.iter().enumerate() {
+                    let o = row[p] as f64;
+                    if o != 0.0 {
+                        s.orders[p] += o;
+                        for m in 0..N_WALLETS {
+                            s.pay_orders[p][m] += o * t.pay_split[p][hp][m] as f64;
+                        }
+                    }
+                }
+            }
             for key in 0..N_KEYS {
                 let o = self.key_orders[p][key] as f64;
                 if o != 0.0 {
@@ -343,7 +429,8 @@ impl Step<'_> {
         for (j, slot) in states.iter_mut().enumerate() {
             let i = first + j as u32;
             let tr = self.traits[i as usize];
-            *slot = self.consumer(i, tr, *slot, cell, &mut acc[tr.band()]);
+            let a = &mut acc[tr.band()];
+            *slot = if self.takes_general_path(tr, *slot) { self.general(i, tr, *slot, cell, a) } else { self.fast(i, tr, *slot, cell, a) };
         }
         let mut out = [Sums::default(); N_BANDS];
         for (band, a) in acc.into_iter().enumerate() {
@@ -352,8 +439,87 @@ impl Step<'_> {
         out
     }
 
+    /// Whether a consumer needs the general path: nothing usable on some
+    /// platform this month, or a wallet it may still adopt. Most consumers
+    /// hold a usable wallet everywhere and take the fast path.
     #[inline(always)]
-    fn consumer(&self, i: u32, tr: Traits, mut s: State, cell: usize, acc: &mut BandAcc) -> State {
+    fn takes_general_path(&self, tr: Traits, s: State) -> bool {
+        let held = s.held();
+        let averse = tr.averse();
+        let may_adopt = [Wallet::Alipay, Wallet::WechatPay].iter().any(|&w| !held.contains(w) && !averse.contains(w));
+        self.tables.general[held.0 as usize] || may_adopt
+    }
+
+    /// The same step as `general` for a consumer who holds a usable wallet on
+    /// every platform and has nothing to adopt: no set-up terms, and the
+    /// untracked platforms' weights in one table row.
+    #[inline(always)]
+    fn fast(&self, i: u32, tr: Traits, mut s: State, cell: usize, acc: &mut BandAcc) -> State {
+        let t = self.tables;
+        let band = tr.band();
+        let held = s.held();
+        acc.wallets[(held.0 | tr.averse().0 << 3) as usize] += 1;
+        let hp = pay_key(held, tr.primary(), 0) & 31;
+        let main = s.main();
+        let hexp = t.hexp[s.habit()];
+        let consider = &t.consider[tr.consider_bits()];
+        let base = &t.base[cell][band];
+        let row = &t.untracked[cell][band][hp];
+        let mut w = [0f32; LANES];
+        for p in 0..LANES {
+            let habit = if p == main { hexp } else { 1.0 };
+            w[p] = row[p] * consider[p] * habit;
+        }
+        let key_t = pay_key(held, tr.primary(), s.last_wallet(TAOBAO)) & (N_KEYS - 1);
+        let key_j = pay_key(held, tr.primary(), s.last_wallet(JD)) & (N_KEYS - 1);
+        let habit_t = if main == TAOBAO { hexp } else { 1.0 };
+        let habit_j = if main == JD { hexp } else { 1.0 };
+        let wt = base[TAOBAO] * t.pay_usable[TAOBAO][key_t] * consider[TAOBAO] * habit_t;
+        let wj = base[JD] * t.pay_usable[JD][key_j] * consider[JD] * habit_j;
+        let total = tree_sum(&w) + (wt + wj);
+        if !(total > 0.0 && total.is_finite()) {
+            return s;
+        }
+        let scale = t.lambda[band][tr.freq()] / total;
+        let mut orders = [0f32; LANES];
+        for p in 0..LANES {
+            orders[p] = w[p] * scale;
+        }
+        let (ot, oj) = (wt * scale, wj * scale);
+        let slot = &mut acc.untracked[hp];
+        for p in 0..LANES {
+            slot[p] += orders[p];
+        }
+        acc.key_orders[TAOBAO][key_t] += ot;
+        acc.key_orders[JD][key_j] += oj;
+
+        let r0 = self.streams.bits(i, self.month, Purpose::Choice, 0);
+        let r1 = self.streams.bits(i, self.month, Purpose::Choice, 1);
+        let all = [ot, oj, orders[2], orders[3], orders[4], orders[5]];
+        let mut bought = 0usize;
+        for (p, &o) in all.iter().enumerate() {
+            let e = t.exp.draw(if p < 4 { r0 >> (16 + 12 * p) } else { r1 >> (12 * (p - 4)) });
+            bought |= ((o > e) as usize) << p;
+        }
+        let spread = &SPREAD[bought];
+        acc.buyers[0] += spread[0];
+        acc.buyers[1] += spread[1];
+        acc.wechat_only_taobao_buyers += (held.is_wechat_only() as usize & bought >> TAOBAO & 1) as u32;
+        for (p, v) in [(TAOBAO, unit16(r1 >> 24)), (JD, unit16(r1 >> 40))] {
+            let split = &t.pay_split[p][if p == TAOBAO { key_t } else { key_j }];
+            let code = 1 + (v >= split[0]) as usize + (v >= split[0] + split[1]) as usize;
+            let keep = s.last_wallet(p);
+            s = s.with_last_wallet(p, if bought >> p & 1 != 0 { code } else { keep });
+        }
+        let aov = &t.aov[band];
+        let spend = [ot * aov[0], oj * aov[1], orders[2] * aov[2], orders[3] * aov[3], orders[4] * aov[4], orders[5] * aov[5]];
+        let new_main = choose_main(&spend, unit16(r0), main);
+        let habit_level = if new_main == main { t.habit_same[s.habit()] } else { t.habit_switch };
+        s.with_main(new_main, habit_level as usize)
+    }
+
+    #[inline(always)]
+    fn general(&self, i: u32, tr: Traits, mut s: State, cell: usize, acc: &mut BandAcc) -> State {
         let t = self.tables;
         let band = tr.band();
         let averse = tr.averse();
@@ -426,10 +592,11 @@ impl Step<'_> {
         let mut bought = 0usize;
         for p in 0..N_PLATFORMS {
             let e = t.exp.draw(if p < 4 { r0 >> (16 + 12 * p) } else { r1 >> (12 * (p - 4)) });
-            let b = (orders[p] > e) as usize;
-            bought |= b << p;
-            acc.buyers[p] += b as u32;
+            bought |= ((orders[p] > e) as usize) << p;
         }
+        let spread = &SPREAD[bought];
+        acc.buyers[0] += spread[0];
+        acc.buyers[1] += spread[1];
         if held.is_wechat_only() {
             acc.wechat_only_taobao_buyers += (bought >> TAOBAO & 1) as u32;
         }
@@ -480,26 +647,8 @@ impl Step<'_> {
 
         // Main platform: one draw proportional to this month's expected spend.
         let aov = &t.aov[band];
-        let mut spend = [0f32; LANES];
-        for p in 0..LANES {
-            spend[p] = orders[p] * aov[p];
-        }
-        let target = unit16(r0) * tree_sum(&spend);
-        // The first platform whose cumulative spend exceeds the target: the
-        // number of cumulative sums at or below it (branch-free, with the
-        // prefix sums in a shallow tree rather than a chain of additions).
-        let (s01, s23, s45) = (spend[0] + spend[1], spend[2] + spend[3], spend[4] + spend[5]);
-        let c1 = s01;
-        let c3 = s01 + s23;
-        let c5 = c3 + s45;
-        let cumulative = [spend[0], c1, c1 + spend[2], c3, c3 + spend[4], c5];
-        let below: usize = cumulative.iter().map(|&c| (c <= target) as usize).sum();
-        let new_main = if below < N_PLATFORMS {
-            below
-        } else {
-            // Only reachable through rounding at the top end: the last platform with spend.
-            (0..N_PLATFORMS).rev().find(|&p| spend[p] > 0.0).unwrap_or(main)
-        };
+        let spend: [f32; N_PLATFORMS] = std::array::from_fn(|p| orders[p] * aov[p]);
+        let new_main = choose_main(&spend, unit16(r0), main);
         let habit_level = if new_main == main { t.habit_same[s.habit()] } else { t.habit_switch };
         s.with_main(new_main, habit_level as usize).with_held(held)
     }
