@@ -106,6 +106,9 @@ pub struct RunArgs {
     /// Folder that receives <scenario name>/.
     #[arg(long, default_value = "output")]
     pub out: PathBuf,
+    /// Memory the run may use, GB (default: what the machine has available).
+    #[arg(long)]
+    pub max_memory: Option<f64>,
 }
 
 #[derive(clap::Args, Debug)]

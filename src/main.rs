@@ -111,6 +111,13 @@ fn run_scenario(cli: &Cli, args: &RunArgs) -> Result<()> {
         out_root: args.out.clone(),
         overrides: RunOverrides { scale: args.scale, replications: args.replications, seed: args.seed },
         threads: args.threads,
+        memory_limit: match args.max_memory {
+            Some(gb) if !(gb > 0.0 && gb.is_finite()) => {
+                return Err(Error::Flag { flag: "--max-memory".into(), expected: "a positive number of GB".into(), found: gb.to_string() });
+            }
+            Some(gb) => Some((gb * 1e9) as u64),
+            None => system::available_memory(),
+        },
     };
     let bar = progress::Bar::new(cli.quiet);
     let report = pipeline::run(&req, &CANCEL, &|p| bar.update(&p));

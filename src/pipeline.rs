@@ -25,6 +25,9 @@ pub struct RunRequest {
     pub out_root: PathBuf,
     pub overrides: RunOverrides,
     pub threads: Option<usize>,
+    /// Memory the run may use, bytes (the binary passes what the machine has
+    /// available); a run that needs more is refused before it starts.
+    pub memory_limit: Option<u64>,
 }
 
 pub struct RunReport {
@@ -63,8 +66,11 @@ pub fn run(req: &RunRequest, cancel: &AtomicBool, progress: &(dyn Fn(Progress) +
     let mut timings = BTreeMap::new();
     let (data, scenario, fitted) = validate(&req.scenario, &req.data_dir, &req.overrides)?;
     let pool = thread_pool(req.threads)?;
-    let out = OutputDir::prepare(&req.out_root.join(&scenario.name))?;
     let setup = Setup::new(&scenario, &data, fitted)?;
+    if let Some(limit) = req.memory_limit {
+        check_memory(&scenario, &setup, limit)?;
+    }
+    let out = OutputDir::prepare(&req.out_root.join(&scenario.name))?;
     timings.insert("setup", clock.elapsed().as_secs_f64());
     let sim_clock = Instant::now();
     let results = pool.install(|| experiment::run(&scenario, &setup, cancel, progress))?;
@@ -188,4 +194,36 @@ pub fn compare(dirs: &[PathBuf], out: &Path) -> Result<PathBuf> {
 pub fn comparison_folder(root: &Path, dirs: &[PathBuf]) -> PathBuf {
     let names: Vec<String> = dirs.iter().map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
     root.join(format!("compare-{}", names.join("-")))
+}
+
+/// Memory a run needs, bytes: every consumer's traits and two arms' state,
+/// the stored results, and a margin for tables, chunk sums and the rendered
+/// files.
+pub fn memory_needed(scenario: &Scenario, setup: &Setup) -> u64 {
+    let consumers = setup.agents() * crate::bench::BYTES_PER_CONSUMER as u64;
+    let results = scenario.replications as u64 * 2 * setup.months.len() as u64 * setup.groups.len() as u64 * 64 * 8;
+    consumers + 2 * results + 256 * (1 << 20)
+}
+
+/// Refuses a run that would not fit in `limit` bytes, naming the largest
+/// population (smallest `--scale`) that would.
+fn check_memory(scenario: &Scenario, setup: &Setup, limit: u64) -> Result<()> {
+    let needed = memory_needed(scenario, setup);
+    if needed <= limit {
+        return Ok(());
+    }
+    let per_scale = setup.agents() as f64 * scenario.scale * crate::bench::BYTES_PER_CONSUMER as f64;
+    let room = limit as f64 - (needed - setup.agents() * crate::bench::BYTES_PER_CONSUMER as u64) as f64;
+    let smallest = if room > 0.0 {
+        format!("--scale {}", (per_scale / room).ceil().max(scenario.scale.ceil() + 1.0))
+    } else {
+        "none: fewer --replications first".into()
+    };
+    Err(Error::Resources(format!(
+        "the run needs about {:.1} GB of memory ({} consumers at scale {}) but {:.1} GB is available; the largest population that fits is {smallest}",
+        needed as f64 / 1e9,
+        setup.agents(),
+        scenario.scale,
+        limit as f64 / 1e9
+    )))
 }

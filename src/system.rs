@@ -20,7 +20,6 @@ pub fn resident_bytes() -> u64 {
 }
 
 /// Memory the system can give a new allocation (MemAvailable), bytes.
-#[allow(dead_code)] // used by the memory guard
 pub fn available_memory() -> Option<u64> {
     proc_value("/proc/meminfo", "MemAvailable:")
 }
