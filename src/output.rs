@@ -281,13 +281,13 @@ impl OutputDir {
         if target.exists() && !target.is_dir() {
             return Err(Error::output(target, "expected a folder, found a file"));
         }
-        std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, format!("cannot create the folder: {e}")))?;
+        std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, format!("expected a folder that can be created, found: {e}")))?;
         tidy(parent, &name, target);
         let temp = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if temp.exists() {
-            std::fs::remove_dir_all(&temp).map_err(|e| Error::output(&temp, format!("cannot clear a stale temporary folder: {e}")))?;
+            std::fs::remove_dir_all(&temp).map_err(|e| Error::output(&temp, format!("expected a stale temporary folder that can be removed, found: {e}")))?;
         }
-        std::fs::create_dir(&temp).map_err(|e| Error::output(parent, format!("cannot write here: {e}")))?;
+        std::fs::create_dir(&temp).map_err(|e| Error::output(parent, format!("expected a folder where files can be written, found: {e}")))?;
         Ok(OutputDir { target: target.to_path_buf(), temp, committed: false })
     }
 

@@ -288,3 +288,21 @@ fn shared_history_equals_simulating_both_arms_from_the_start() {
     assert_eq!(a.values, b.values);
     assert_eq!(a.values.iter().filter(|v| v.is_nan()).count(), 0);
 }
+
+/// Determinism at scale: more than ten million consumers give bit-identical
+/// results with one thread and with two (a short horizon keeps it quick).
+#[test]
+fn ten_million_consumers_are_identical_with_one_and_two_threads() {
+    let (data, mut sc, fitted) = load("wechat_pay_on_taobao.toml", 90.0, 1);
+    sc.months = 10; // through 2024-10: two months after the event
+    sc.values.set("spinup_months", 1.0);
+    let setup = Setup::new(&sc, &data, fitted).unwrap();
+    assert!(setup.agents() >= 10_000_000, "{} consumers", setup.agents());
+    let with_threads = |n: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+        pool.install(|| run(&sc, &setup))
+    };
+    let (one, two) = (with_threads(1), with_threads(2));
+    assert!(one.values == two.values, "results differ between one and two threads");
+    assert!(one.values.iter().all(|v| v.is_finite()));
+}

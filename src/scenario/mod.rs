@@ -440,7 +440,7 @@ fn parse_mix(mix: &Spanned<std::collections::BTreeMap<String, f64>>, path: &Path
     }
     let sum: f64 = out.iter().sum();
     if (sum - 1.0).abs() > 1e-6 {
-        return Err(Error::input(at, "shares that sum to 1", format!("shares summing to {sum}")));
+        return Err(Error::input(at, "shares that sum to 1", format!("shares summing to {sum:.6}")));
     }
     Ok(out)
 }
