@@ -21,6 +21,9 @@ pub const DEFAULT_SCENARIO: &str = "scenarios/wechat_pay_on_taobao.toml";
                   shareshift validate scenarios/my_scenario.toml     check a scenario without running it\n  \
                   shareshift report output/wechat_pay_on_taobao      rebuild charts and reports\n  \
                   shareshift compare output/a output/b               compare two runs\n  \
+                  shareshift run SCENARIO --uncertainty 20           intervals with parameter uncertainty\n  \
+                  shareshift sensitivity SCENARIO --method morris    which assumptions drive the answer\n  \
+                  shareshift sweep SCENARIO --param theta=0.05:0.8:8  the answer over a parameter grid\n  \
                   shareshift calibrate                               refit data/calibration.csv"
 )]
 pub struct Cli {
@@ -81,6 +84,34 @@ pub enum Command {
         #[arg(long, default_value = DEFAULT_SCENARIO)]
         scenario: PathBuf,
     },
+    /// Which assumptions drive the answer: Morris or Sobol indices of the headline outcomes.
+    #[command(
+        after_help = "Examples:\n  shareshift sensitivity scenarios/wechat_pay_on_taobao.toml\n  shareshift sensitivity scenarios/wechat_pay_on_taobao.toml --method sobol --samples 64 --params theta,kappa_median,b_stick,averse_share"
+    )]
+    Sensitivity {
+        #[command(flatten)]
+        common: AnalysisArgs,
+        /// morris (screening, cheap) or sobol (variance shares).
+        #[arg(long, value_enum, default_value = "morris")]
+        method: MethodArg,
+        /// Morris trajectories, or Sobol base samples (a power of two is best).
+        #[arg(long, default_value_t = 10)]
+        samples: usize,
+        /// Parameters to vary (default: every one with a plausible range).
+        #[arg(long, value_delimiter = ',')]
+        params: Option<Vec<String>>,
+    },
+    /// The headline outcomes over a grid of one or two parameters.
+    #[command(
+        after_help = "Examples:\n  shareshift sweep scenarios/wechat_pay_on_taobao.toml --param theta=0.05:0.8:8\n  shareshift sweep scenarios/wechat_pay_on_taobao.toml --param theta=0.05:0.8:5 --param kappa_median=0.3:3:5"
+    )]
+    Sweep {
+        #[command(flatten)]
+        common: AnalysisArgs,
+        /// NAME=FROM:TO:STEPS; once or twice.
+        #[arg(long = "param", required = true)]
+        params: Vec<String>,
+    },
     /// Refit the calibrated constants and write data/calibration.csv and a fit report.
     #[command(after_help = "Example:\n  shareshift calibrate --scale 1000 --replications 4")]
     Calibrate(CalibrateArgs),
@@ -109,6 +140,32 @@ pub struct RunArgs {
     /// Memory the run may use, GB (default: what the machine has available).
     #[arg(long)]
     pub max_memory: Option<f64>,
+    /// Also draw N parameter sets from the priors (Latin hypercube), recalibrate
+    /// and simulate each, and report intervals that include parameter uncertainty.
+    #[arg(long, default_value_t = 0)]
+    pub uncertainty: usize,
+}
+
+/// Settings shared by `sensitivity` and `sweep`.
+#[derive(clap::Args, Debug)]
+pub struct AnalysisArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Real shoppers per agent at each point (default: ten times the scenario's).
+    #[arg(long)]
+    pub scale: Option<f64>,
+    /// Replications per point (default 4).
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Master seed (common to every point).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output folder (default: output/<scenario>-sensitivity-<method> or -sweep-<names>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -131,4 +188,10 @@ pub struct CalibrateArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum MethodArg {
+    Morris,
+    Sobol,
 }

@@ -6,6 +6,7 @@
 //! environment. Data flow one way: scenario + data -> setup -> experiment ->
 //! summary -> outputs.
 
+pub mod analysis;
 pub mod bench;
 pub mod calendar;
 pub mod calibration;
@@ -25,6 +26,7 @@ pub mod registry;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod sensitivity;
 pub mod stats;
 pub mod summary;
 pub mod wallet;

@@ -69,6 +69,23 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Bench { sizes, threads, months, scenario }) => bench(cli, scenario, sizes, threads, *months),
+        Some(Command::Sensitivity { common, method, samples, params }) => {
+            let method = match method {
+                cli::MethodArg::Morris => shareshift::analysis::Method::Morris,
+                cli::MethodArg::Sobol => shareshift::analysis::Method::Sobol,
+            };
+            let bar = progress::Bar::new(cli.quiet);
+            let out =
+                pipeline::sensitivity(&analysis_request(cli, common), method, *samples, params.as_deref(), &CANCEL, &|p| bar.update(&p));
+            bar.finish();
+            report_folder(cli, out?)
+        }
+        Some(Command::Sweep { common, params }) => {
+            let bar = progress::Bar::new(cli.quiet);
+            let out = pipeline::sweep(&analysis_request(cli, common), params, &CANCEL, &|p| bar.update(&p));
+            bar.finish();
+            report_folder(cli, out?)
+        }
         Some(Command::Calibrate(a)) => {
             let req = CalibrateRequest {
                 baseline: a.baseline.clone(),
@@ -118,6 +135,7 @@ fn run_scenario(cli: &Cli, args: &RunArgs) -> Result<()> {
             Some(gb) => Some((gb * 1e9) as u64),
             None => system::available_memory(),
         },
+        uncertainty: args.uncertainty,
     };
     let bar = progress::Bar::new(cli.quiet);
     let report = pipeline::run(&req, &CANCEL, &|p| bar.update(&p));
@@ -184,6 +202,26 @@ fn bench(cli: &Cli, scenario: &std::path::Path, sizes: &[u64], threads: &[usize]
                 peak.saturating_sub(before) as f64 / case.consumers as f64
             );
         }
+    }
+    Ok(())
+}
+
+fn analysis_request(cli: &Cli, a: &cli::AnalysisArgs) -> pipeline::AnalysisRequest {
+    pipeline::AnalysisRequest {
+        scenario: a.scenario.clone(),
+        data_dir: cli.data.clone(),
+        out: a.out.clone(),
+        out_root: "output".into(),
+        overrides: RunOverrides { scale: None, replications: None, seed: a.seed },
+        threads: a.threads,
+        scale: a.scale,
+        replications: a.replications,
+    }
+}
+
+fn report_folder(cli: &Cli, out: std::path::PathBuf) -> Result<()> {
+    if !cli.quiet {
+        println!("report: {}", out.join("report.html").display());
     }
     Ok(())
 }

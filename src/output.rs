@@ -285,9 +285,11 @@ impl OutputDir {
         tidy(parent, &name, target);
         let temp = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if temp.exists() {
-            std::fs::remove_dir_all(&temp).map_err(|e| Error::output(&temp, format!("expected a stale temporary folder that can be removed, found: {e}")))?;
+            std::fs::remove_dir_all(&temp)
+                .map_err(|e| Error::output(&temp, format!("expected a stale temporary folder that can be removed, found: {e}")))?;
         }
-        std::fs::create_dir(&temp).map_err(|e| Error::output(parent, format!("expected a folder where files can be written, found: {e}")))?;
+        std::fs::create_dir(&temp)
+            .map_err(|e| Error::output(parent, format!("expected a folder where files can be written, found: {e}")))?;
         Ok(OutputDir { target: target.to_path_buf(), temp, committed: false })
     }
 
@@ -381,4 +383,68 @@ mod tests {
         assert_eq!(fmt_num(12345678912.0), "12345678912");
         assert_eq!(fmt_num(1.0), "1");
     }
+}
+
+/// Parameter points of an analysis, one row each: the id column, how the
+/// point was simulated, its calibration, the varied parameters, the headline
+/// outcomes.
+pub fn render_points(
+    id_column: &str,
+    names: &[String],
+    points: &[crate::analysis::Point],
+    scale: f64,
+    replications: u32,
+) -> Result<Vec<u8>> {
+    let mut w = csv_writer();
+    let mut header: Vec<String> =
+        [id_column, "scale", "replications", "horizon", "fit_gap_pp", "calibration_iterations"].iter().map(|s| s.to_string()).collect();
+    header.extend(names.iter().cloned());
+    header.extend(crate::summary::HEADLINE.iter().map(|h| h.id.to_string()));
+    io(w.write_record(&header))?;
+    for (k, p) in points.iter().enumerate() {
+        let mut rec = vec![
+            k.to_string(),
+            fmt_num(scale),
+            replications.to_string(),
+            p.horizon.clone(),
+            fmt_num(p.fit_gap_pp),
+            p.calibration_iterations.to_string(),
+        ];
+        rec.extend(p.parameters.iter().map(|&v| fmt_num(v)));
+        rec.extend(p.outcomes.iter().map(|&v| fmt_num(v)));
+        io(w.write_record(&rec))?;
+    }
+    finish(w)
+}
+
+/// Sensitivity indices, one row per outcome, parameter and index.
+pub fn render_sensitivity(s: &crate::analysis::Sensitivity) -> Result<Vec<u8>> {
+    let mut w = csv_writer();
+    io(w.write_record(["outcome", "unit", "parameter", "index", "value", "ci95_low", "ci95_high"]))?;
+    for o in &s.outcomes {
+        for (j, name) in s.parameters.iter().enumerate() {
+            let mut rows: Vec<(&str, f64, f64, f64)> = Vec::new();
+            if let Some(m) = &o.morris {
+                rows.push(("mu_star", m.mu_star[j].value, m.mu_star[j].low, m.mu_star[j].high));
+                rows.push(("sigma", m.sigma[j], f64::NAN, f64::NAN));
+            }
+            if let Some(x) = &o.sobol {
+                rows.push(("S1", x.first[j].value, x.first[j].low, x.first[j].high));
+                rows.push(("ST", x.total[j].value, x.total[j].low, x.total[j].high));
+            }
+            for (index, v, lo, hi) in rows {
+                let cell = |x: f64| if x.is_finite() { fmt_num(x) } else { String::new() };
+                io(w.write_record([
+                    o.outcome.to_string(),
+                    o.unit.to_string(),
+                    name.clone(),
+                    index.to_string(),
+                    cell(v),
+                    cell(lo),
+                    cell(hi),
+                ]))?;
+            }
+        }
+    }
+    finish(w)
 }

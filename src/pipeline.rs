@@ -4,6 +4,7 @@
 //! The binary calls these functions with a progress callback and a
 //! cancellation flag; nothing here prints.
 
+use crate::analysis::{self, Axis, Evaluator, Method, Settings, Space};
 use crate::calibration::{self, Fit, Options};
 use crate::data::{CALIBRATION_FILE, DataSet};
 use crate::error::{Error, Result};
@@ -28,6 +29,8 @@ pub struct RunRequest {
     /// Memory the run may use, bytes (the binary passes what the machine has
     /// available); a run that needs more is refused before it starts.
     pub memory_limit: Option<u64>,
+    /// Parameter draws for the uncertainty intervals (0: none).
+    pub uncertainty: usize,
 }
 
 pub struct RunReport {
@@ -66,7 +69,7 @@ pub fn run(req: &RunRequest, cancel: &AtomicBool, progress: &(dyn Fn(Progress) +
     let mut timings = BTreeMap::new();
     let (data, scenario, fitted) = validate(&req.scenario, &req.data_dir, &req.overrides)?;
     let pool = thread_pool(req.threads)?;
-    let setup = Setup::new(&scenario, &data, fitted)?;
+    let setup = Setup::new(&scenario, &data, fitted.clone())?;
     if let Some(limit) = req.memory_limit {
         check_memory(&scenario, &setup, limit)?;
     }
@@ -87,6 +90,17 @@ pub fn run(req: &RunRequest, cancel: &AtomicBool, progress: &(dyn Fn(Progress) +
     let fit = calibration::fit_rows(&calibration::moments(&results), &setup.params.targets, &data);
     out.write("fit.csv", &output::render_fit(&fit)?)?;
     out.write("assumptions.csv", &output::render_assumptions(&data.registry, &scenario.values)?)?;
+    if req.uncertainty > 0 {
+        let space = Space::new(&data, &scenario, None)?;
+        let design = analysis::uncertainty_design(&space, &scenario.values, req.uncertainty, scenario.seed);
+        let settings = Settings::for_scenario(&scenario);
+        let (scale, replications) = (settings.scale, settings.replications);
+        let evaluator = Evaluator { data: &data, scenario: scenario.clone(), start: fitted, settings, cancel };
+        let points =
+            pool.install(|| evaluator.evaluate_all(&design, &|done, total| progress(points_progress("parameter draws", done, total))))?;
+        out.write("uncertainty.csv", &output::render_points("draw", &space.names(), &points, scale, replications)?)?;
+        timings.insert("uncertainty", write_clock.elapsed().as_secs_f64());
+    }
     timings.insert("writing", write_clock.elapsed().as_secs_f64());
     timings.insert("total", clock.elapsed().as_secs_f64());
     let manifest = Manifest {
@@ -226,4 +240,144 @@ fn check_memory(scenario: &Scenario, setup: &Setup, limit: u64) -> Result<()> {
         scenario.scale,
         limit as f64 / 1e9
     )))
+}
+
+/// Progress of an analysis, as the run's progress type: points done of total.
+fn points_progress(what: &'static str, done: usize, total: usize) -> Progress {
+    Progress {
+        replication: done.saturating_sub(1) as u32,
+        replications: total as u32,
+        arm: what,
+        month: None,
+        month_done: 1,
+        months_per_replication: 1,
+        agent_steps: 0,
+    }
+}
+
+/// What `sensitivity` and `sweep` need besides their design.
+pub struct AnalysisRequest {
+    pub scenario: PathBuf,
+    pub data_dir: PathBuf,
+    pub out: Option<PathBuf>,
+    pub out_root: PathBuf,
+    pub overrides: RunOverrides,
+    pub threads: Option<usize>,
+    /// Scale and replications of each point (default: `Settings::for_scenario`).
+    pub scale: Option<f64>,
+    pub replications: Option<u32>,
+}
+
+/// Loads what an analysis needs and the settings of its points.
+fn analysis_setup(req: &AnalysisRequest) -> Result<(DataSet, Scenario, Fitted, Settings, rayon::ThreadPool)> {
+    let (data, scenario, fitted) = validate(&req.scenario, &req.data_dir, &req.overrides)?;
+    let mut settings = Settings::for_scenario(&scenario);
+    if let Some(v) = req.scale {
+        if !(v.is_finite() && v >= 1.0) {
+            return Err(Error::Flag {
+                flag: "--scale".into(),
+                expected: "real shoppers per agent, a number of at least 1".into(),
+                found: v.to_string(),
+            });
+        }
+        settings.scale = v;
+    }
+    if let Some(v) = req.replications {
+        if v == 0 {
+            return Err(Error::Flag { flag: "--replications".into(), expected: "at least 1".into(), found: "0".into() });
+        }
+        settings.replications = v;
+    }
+    Ok((data, scenario, fitted, settings, thread_pool(req.threads)?))
+}
+
+fn analysis_meta(scenario: &Scenario, settings: &Settings, points: usize, seconds: f64) -> report::analysis::AnalysisMeta {
+    report::analysis::AnalysisMeta {
+        scenario_name: scenario.name.clone(),
+        title: scenario.title.clone(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        seed: scenario.seed,
+        scale: settings.scale,
+        replications: settings.replications,
+        points,
+        seconds,
+    }
+}
+
+/// Global sensitivity of the headline outcomes: indices, tornado charts and
+/// a report in a folder of its own.
+pub fn sensitivity(
+    req: &AnalysisRequest,
+    method: Method,
+    samples: usize,
+    params: Option<&[String]>,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<PathBuf> {
+    let clock = Instant::now();
+    let (data, scenario, fitted, settings, pool) = analysis_setup(req)?;
+    let space = Space::new(&data, &scenario, params)?;
+    if space.specs.is_empty() {
+        return Err(Error::Flag {
+            flag: "--params".into(),
+            expected: "parameters with a plausible range to vary".into(),
+            found: "none".into(),
+        });
+    }
+    let id = match method {
+        Method::Morris => "morris",
+        Method::Sobol => "sobol",
+    };
+    let out = OutputDir::prepare(&req.out.clone().unwrap_or_else(|| req.out_root.join(format!("{}-sensitivity-{id}", scenario.name))))?;
+    let design = analysis::sensitivity_design(method, space.specs.len(), samples, scenario.seed);
+    let values: Vec<_> = design.iter().map(|u| space.values_at(&scenario.values, u)).collect();
+    let (scale, replications) = (settings.scale, settings.replications);
+    let evaluator = Evaluator { data: &data, scenario: scenario.clone(), start: fitted, settings: settings.clone(), cancel };
+    let points =
+        pool.install(|| evaluator.evaluate_all(&values, &|done, total| progress(points_progress("sensitivity points", done, total))))?;
+    out.write("points.csv", &output::render_points("point", &space.names(), &points, scale, replications)?)?;
+    let result = analysis::sensitivity_indices(method, &design, points, space.names(), samples, scenario.seed);
+    out.write("sensitivity.csv", &output::render_sensitivity(&result)?)?;
+    let meta = analysis_meta(&scenario, &settings, result.points.len(), clock.elapsed().as_secs_f64());
+    for (path, bytes) in report::analysis::sensitivity_files(&result, &meta)? {
+        out.write(&path, &bytes)?;
+    }
+    out.write(
+        "manifest.json",
+        &render_json(
+            &serde_json::json!({ "analysis": meta, "method": id, "samples": samples, "parameters": space.names(), "scenario": scenario }),
+        )?,
+    )?;
+    out.commit()
+}
+
+/// A grid over one or two parameters: outcomes by point, a line chart or heat
+/// map per outcome, and a report in a folder of its own.
+pub fn sweep(req: &AnalysisRequest, axes: &[String], cancel: &AtomicBool, progress: &(dyn Fn(Progress) + Sync)) -> Result<PathBuf> {
+    let clock = Instant::now();
+    let (data, scenario, fitted, settings, pool) = analysis_setup(req)?;
+    if axes.is_empty() || axes.len() > 2 {
+        return Err(Error::Flag { flag: "--param".into(), expected: "one or two parameters".into(), found: axes.len().to_string() });
+    }
+    let axes: Vec<Axis> = axes.iter().map(|a| Axis::parse(a, &data)).collect::<Result<_>>()?;
+    let names: Vec<String> = axes.iter().map(|a| a.name.clone()).collect();
+    let out =
+        OutputDir::prepare(&req.out.clone().unwrap_or_else(|| req.out_root.join(format!("{}-sweep-{}", scenario.name, names.join("-")))))?;
+    let design = analysis::sweep_design(&axes, &scenario.values);
+    let (scale, replications) = (settings.scale, settings.replications);
+    let evaluator = Evaluator { data: &data, scenario: scenario.clone(), start: fitted, settings: settings.clone(), cancel };
+    let points = pool.install(|| evaluator.evaluate_all(&design, &|done, total| progress(points_progress("sweep points", done, total))))?;
+    out.write("sweep.csv", &output::render_points("point", &names, &points, scale, replications)?)?;
+    let meta = analysis_meta(&scenario, &settings, points.len(), clock.elapsed().as_secs_f64());
+    for (path, bytes) in report::analysis::sweep_files(&axes, &points, &meta)? {
+        out.write(&path, &bytes)?;
+    }
+    out.write("manifest.json", &render_json(&serde_json::json!({ "analysis": meta, "parameters": names, "scenario": scenario }))?)?;
+    out.commit()
+}
+
+fn render_json(v: &serde_json::Value) -> Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(v).map_err(|e| Error::Internal(format!("rendering a manifest: {e}")))?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }

@@ -27,18 +27,19 @@ pub struct HeadlineRow {
     pub scenario_mean: f64,
 }
 
+/// A headline outcome: which metric, as a difference or the scenario's level.
 #[derive(Debug, Clone, Copy)]
-struct HeadlineMetric {
-    id: &'static str,
-    label: &'static str,
-    unit: &'static str,
-    column: &'static str,
-    factor: f64,
+pub struct HeadlineMetric {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+    pub column: &'static str,
+    pub factor: f64,
     /// Report the scenario's level rather than the difference.
-    level: bool,
+    pub level: bool,
 }
 
-const HEADLINE: [HeadlineMetric; 5] = [
+pub const HEADLINE: [HeadlineMetric; 5] = [
     HeadlineMetric {
         id: "taobao_gmv_share_change",
         label: "Taobao/Tmall GMV share, change",

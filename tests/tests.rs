@@ -2,6 +2,7 @@
 
 mod util;
 
+mod analysis;
 mod bad_input;
 mod browser;
 mod data_files;

@@ -992,6 +992,171 @@ fn finite_runs<T>(items: &[T], keep: impl Fn(&T) -> bool) -> Vec<&[T]> {
     items.split(|item| !keep(item)).filter(|run| !run.is_empty()).collect()
 }
 
+// ---------------------------------------------------------------------------
+// Charts of analyses over parameter points
+
+/// Lines over a numeric x axis (a swept parameter).
+#[derive(Debug, Clone, PartialEq)]
+pub struct XyChart {
+    pub title: String,
+    pub caption: String,
+    pub x_label: String,
+    pub y_label: String,
+    /// (legend label, colour, points).
+    pub lines: Vec<(String, RGBColor, Vec<(f64, f64)>)>,
+    pub size: (u32, u32),
+}
+
+/// A value on a grid of two parameters, as coloured cells with the value
+/// printed in each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatMap {
+    pub title: String,
+    pub caption: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub xs: Vec<f64>,
+    pub ys: Vec<f64>,
+    /// `values[iy][ix]`.
+    pub values: Vec<Vec<f64>>,
+    pub size: (u32, u32),
+}
+
+impl Chart for XyChart {
+    fn title(&self) -> &str {
+        &self.title
+    }
+    fn caption(&self) -> &str {
+        &self.caption
+    }
+    fn size(&self) -> (u32, u32) {
+        self.size
+    }
+    fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        draw_xy_chart(area, self)
+    }
+}
+
+impl Chart for HeatMap {
+    fn title(&self) -> &str {
+        &self.title
+    }
+    fn caption(&self) -> &str {
+        &self.caption
+    }
+    fn size(&self) -> (u32, u32) {
+        self.size
+    }
+    fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        draw_heat_map(area, self)
+    }
+}
+
+/// Renders a bar chart (tornado charts of sensitivity analyses).
+pub fn render_bars(id: &str, chart: &BarChart) -> Result<RenderedChart> {
+    render(id, chart)
+}
+
+pub fn render_xy(id: &str, chart: &XyChart) -> Result<RenderedChart> {
+    render(id, chart)
+}
+
+pub fn render_heat_map(id: &str, chart: &HeatMap) -> Result<RenderedChart> {
+    render(id, chart)
+}
+
+pub fn draw_xy_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &XyChart) -> Result<()> {
+    ensure_font()?;
+    let body = titled_body(area, &chart.title)?;
+    let legend_entries: Vec<LegendEntry> = chart.lines.iter().map(|(l, c, _)| LegendEntry::new(l.clone(), *c, Mark::Solid)).collect();
+    let (plot, legend) = split_legend(&body, chart.lines.len() > 1);
+    let (x0, x1) = value_range(chart.lines.iter().flat_map(|l| l.2.iter().map(|p| p.0)));
+    let (y0, y1) = value_range(chart.lines.iter().flat_map(|l| l.2.iter().map(|p| p.1)));
+    let mut ctx = ChartBuilder::on(&plot)
+        .margin(12)
+        .x_label_area_size(46)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(plot_err)?;
+    let (dx, dy) = (decimals_for(x1 - x0), decimals_for(y1 - y0));
+    let x_fmt = |x: &f64| format!("{x:.dx$}");
+    let y_fmt = |y: &f64| format!("{y:.dy$}");
+    ctx.configure_mesh()
+        .x_desc(&chart.x_label)
+        .y_desc(&chart.y_label)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .label_style(text(LABEL_SIZE))
+        .axis_desc_style(text(AXIS_SIZE))
+        .bold_line_style(GRID_COLOUR.stroke_width(1))
+        .light_line_style(TRANSPARENT)
+        .draw()
+        .map_err(plot_err)?;
+    for (_, colour, points) in &chart.lines {
+        let finite: Vec<(f64, f64)> = points.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
+        ctx.draw_series(std::iter::once(PathElement::new(finite.clone(), colour.stroke_width(3)))).map_err(plot_err)?;
+        ctx.draw_series(finite.iter().map(|&p| Circle::new(p, 4, colour.filled()))).map_err(plot_err)?;
+    }
+    if let Some(legend) = legend {
+        draw_legend(&legend, &legend_entries)?;
+    }
+    area.present().map_err(plot_err)
+}
+
+/// Colour of a value on a white-to-orange ramp between `lo` and `hi`.
+fn ramp(v: f64, lo: f64, hi: f64) -> RGBColor {
+    let t = if hi > lo && v.is_finite() { ((v - lo) / (hi - lo)).clamp(0.0, 1.0) } else { 0.5 };
+    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * t).round() as u8;
+    RGBColor(mix(0xFF, TAOBAO_ORANGE.0), mix(0xF5, TAOBAO_ORANGE.1), mix(0xEB, TAOBAO_ORANGE.2))
+}
+
+pub fn draw_heat_map<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &HeatMap) -> Result<()> {
+    ensure_font()?;
+    let body = titled_body(area, &chart.title)?;
+    let (nx, ny) = (chart.xs.len().max(1), chart.ys.len().max(1));
+    let mut ctx = ChartBuilder::on(&body)
+        .margin(12)
+        .x_label_area_size(46)
+        .y_label_area_size(64)
+        .build_cartesian_2d(-0.5..nx as f64 - 0.5, -0.5..ny as f64 - 0.5)
+        .map_err(plot_err)?;
+    let label = |values: &[f64], i: f64| -> String {
+        let k = i.round();
+        if (i - k).abs() > 1e-6 || k < 0.0 || k as usize >= values.len() {
+            return String::new();
+        }
+        let d = decimals_for(values.last().copied().unwrap_or(0.0) - values.first().copied().unwrap_or(0.0));
+        format!("{:.d$}", values[k as usize])
+    };
+    let x_fmt = |x: &f64| label(&chart.xs, *x);
+    let y_fmt = |y: &f64| label(&chart.ys, *y);
+    ctx.configure_mesh()
+        .disable_mesh()
+        .x_desc(&chart.x_label)
+        .y_desc(&chart.y_label)
+        .x_labels(nx * 2 + 1)
+        .y_labels(ny * 2 + 1)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .label_style(text(LABEL_SIZE))
+        .axis_desc_style(text(AXIS_SIZE))
+        .draw()
+        .map_err(plot_err)?;
+    let (lo, hi) = value_range(chart.values.iter().flatten().copied());
+    let decimals = decimals_for(hi - lo);
+    for (iy, row) in chart.values.iter().enumerate() {
+        for (ix, &v) in row.iter().enumerate() {
+            let (x, y) = (ix as f64, iy as f64);
+            ctx.draw_series(std::iter::once(Rectangle::new([(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)], ramp(v, lo, hi).filled())))
+                .map_err(plot_err)?;
+            let style = text(LABEL_SIZE).pos(Pos::new(HPos::Center, VPos::Center));
+            let shown = if v.is_finite() { format!("{v:.decimals$}") } else { "n/a".into() };
+            ctx.draw_series(std::iter::once(Text::new(shown, (x, y), style))).map_err(plot_err)?;
+        }
+    }
+    area.present().map_err(plot_err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1109,6 +1274,7 @@ mod tests {
             gain: vec![GainShare { horizon: "+12 months".into(), month: event.plus(12), rural_pct: 30.0, low_income_pct: 40.0 }],
             fit,
             assumptions: Vec::new(),
+            uncertainty: None,
         }
     }
 

@@ -32,6 +32,7 @@ pub fn summary() -> RunSummary {
         gain: gain(),
         fit: fit(),
         assumptions: assumptions(),
+        uncertainty: None,
     }
 }
 

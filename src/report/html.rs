@@ -31,7 +31,8 @@ pub fn render_comparison(summaries: &[RunSummary], charts: &[RenderedChart]) -> 
     page("Scenario comparison", &text::comparison_blocks(summaries, charts), charts)
 }
 
-fn page(title: &str, blocks: &[Block], charts: &[RenderedChart]) -> String {
+/// Any outline of blocks as one HTML file (analysis reports).
+pub fn page(title: &str, blocks: &[Block], charts: &[RenderedChart]) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");

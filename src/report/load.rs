@@ -4,7 +4,7 @@
 //! Every file is checked as it is read: a missing or corrupt file is an
 //! input error naming the file, the line and the column.
 
-use super::{Assumption, Band, Effect, FitPoint, GainShare, Headline, RunMeta, RunSummary, Series};
+use super::{Assumption, Band, Effect, FitPoint, GainShare, Headline, RunMeta, RunSummary, Series, Uncertainty, UncertaintyRow};
 use crate::calendar::Month;
 use crate::data::table::{RowRef, Table};
 use crate::error::{Error, Location, Result};
@@ -35,6 +35,10 @@ pub fn load(dir: &Path) -> Result<RunSummary> {
         regional: read_regional(&Table::read(&dir.join("regional_effects.csv"), &REGIONAL_COLUMNS)?)?,
         fit: read_fit(&Table::read(&dir.join("fit.csv"), &["target", "unit", "observed", "simulated", "label"])?)?,
         assumptions: read_assumptions(&Table::read(&dir.join("assumptions.csv"), &ASSUMPTION_COLUMNS)?)?,
+        uncertainty: match dir.join("uncertainty.csv") {
+            p if p.is_file() => Some(read_uncertainty(&Table::read(&p, &UNCERTAINTY_COLUMNS)?, &headline)?),
+            _ => None,
+        },
         months: national.months.clone(),
         headline,
         meta,
@@ -220,6 +224,56 @@ fn gain_shares(national: &Replicated, segments: &Replicated, horizons: &[(String
         out.push(GainShare { horizon: label.clone(), month: *m, rural_pct: share_of("rural"), low_income_pct: share_of("income_low") });
     }
     out
+}
+
+pub const UNCERTAINTY_COLUMNS: [&str; 6] = ["draw", "scale", "replications", "horizon", "fit_gap_pp", "calibration_iterations"];
+
+/// Parameter draws of `run --uncertainty N`: one row per draw, the drawn
+/// parameters and the headline outcomes at one horizon.
+fn read_uncertainty(t: &Table, headline: &[Headline]) -> Result<Uncertainty> {
+    let outcomes: Vec<&str> = crate::summary::HEADLINE.iter().map(|h| h.id).collect();
+    let parameters: Vec<String> =
+        t.headers().iter().filter(|h| !UNCERTAINTY_COLUMNS.contains(&h.as_str()) && !outcomes.contains(&h.as_str())).cloned().collect();
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); outcomes.len()];
+    let (mut gaps, mut horizon, mut scale, mut replications) = (Vec::new(), String::new(), f64::NAN, 0u32);
+    for row in t.rows() {
+        for (k, id) in outcomes.iter().enumerate() {
+            values[k].push(num(&row, id)?);
+        }
+        gaps.push(num(&row, "fit_gap_pp")?);
+        horizon = row.required_text("horizon")?.to_string();
+        scale = num(&row, "scale")?;
+        replications = row.number("replications", 1.0, 1e6)? as u32;
+    }
+    if gaps.is_empty() {
+        return Err(Error::input(Location::file(t.path()), "at least one draw", "none"));
+    }
+    let rows = crate::summary::HEADLINE
+        .iter()
+        .enumerate()
+        .filter_map(|(k, h)| {
+            let stochastic = headline.iter().find(|r| r.metric == h.id && r.horizon == horizon)?;
+            let mut v: Vec<f64> = values[k].iter().copied().filter(|x| x.is_finite()).collect();
+            v.sort_by(f64::total_cmp);
+            Some(UncertaintyRow {
+                metric: h.id.to_string(),
+                label: h.label.to_string(),
+                unit: h.unit.to_string(),
+                horizon: horizon.clone(),
+                stochastic: stochastic.value,
+                total: Band { mean: percentile(&v, 0.5), low: percentile(&v, 0.05), high: percentile(&v, 0.95) },
+            })
+        })
+        .collect();
+    Ok(Uncertainty {
+        draws: gaps.len(),
+        parameters,
+        rows,
+        fit_gap_max_pp: gaps.iter().copied().fold(0.0, f64::max),
+        fit_gap_mean_pp: mean(&gaps),
+        scale,
+        replications,
+    })
 }
 
 fn read_headline(t: &Table) -> Result<Vec<Headline>> {

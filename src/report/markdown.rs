@@ -23,7 +23,7 @@ pub fn render_comparison(summaries: &[RunSummary], charts: &[RenderedChart]) -> 
 }
 
 /// Blocks separated by one blank line, ending with a newline.
-fn document(blocks: &[Block]) -> String {
+pub fn document(blocks: &[Block]) -> String {
     let parts: Vec<String> = blocks.iter().map(render_block).collect();
     format!("{}\n", parts.join("\n\n"))
 }

@@ -7,6 +7,7 @@
 //! renderer from the summary (and the charts' SVG text) to bytes. Only the
 //! writer touches files.
 
+pub mod analysis;
 pub mod charts;
 pub mod html;
 pub mod load;
@@ -138,6 +139,35 @@ pub struct RenderedChart {
     pub png: Vec<u8>,
 }
 
+/// One headline outcome with the spread that parameter uncertainty adds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UncertaintyRow {
+    pub metric: String,
+    pub label: String,
+    pub unit: String,
+    pub horizon: String,
+    /// Mean over replications of the run with its 90% interval (chance alone).
+    pub stochastic: Band,
+    /// Median over parameter draws with their 5th-95th percentiles (each draw
+    /// recalibrated and simulated with its own replications).
+    pub total: Band,
+}
+
+/// Parameter uncertainty of a run (`run --uncertainty N`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Uncertainty {
+    pub draws: usize,
+    /// Names of the parameters drawn.
+    pub parameters: Vec<String>,
+    pub rows: Vec<UncertaintyRow>,
+    /// Largest and mean gap of a recalibrated draw's baseline to its targets, pp.
+    pub fit_gap_max_pp: f64,
+    pub fit_gap_mean_pp: f64,
+    /// How each draw was simulated.
+    pub scale: f64,
+    pub replications: u32,
+}
+
 /// Everything the charts and reports show.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunSummary {
@@ -158,6 +188,8 @@ pub struct RunSummary {
     pub gain: Vec<GainShare>,
     pub fit: Vec<FitPoint>,
     pub assumptions: Vec<Assumption>,
+    /// Present when the run drew parameter sets (`--uncertainty N`).
+    pub uncertainty: Option<Uncertainty>,
 }
 
 impl RunSummary {

@@ -337,12 +337,12 @@ pub struct Cell {
 }
 
 impl Cell {
-    fn text(text: impl Into<String>) -> Cell {
+    pub(crate) fn text(text: impl Into<String>) -> Cell {
         Cell { text: text.into(), sort_key: None, changed: false }
     }
 
     /// A number printed with `text`, sorting by `value` when it is finite.
-    fn number(text: String, value: f64) -> Cell {
+    pub(crate) fn number(text: String, value: f64) -> Cell {
         Cell { text, sort_key: value.is_finite().then_some(value), changed: false }
     }
 }
@@ -353,7 +353,7 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-fn columns(spec: &[(&str, bool)]) -> Vec<Column> {
+pub(crate) fn columns(spec: &[(&str, bool)]) -> Vec<Column> {
     spec.iter().map(|&(header, numeric)| Column { header: header.to_string(), numeric }).collect()
 }
 
@@ -670,13 +670,13 @@ pub enum Block<'a> {
     },
 }
 
-fn heading(level: u8, text: &str, anchor: &str) -> Block<'static> {
+pub(crate) fn heading(level: u8, text: &str, anchor: &str) -> Block<'static> {
     Block::Heading { level, text: text.to_string(), anchor: anchor.to_string() }
 }
 
 /// A table, or a sentence saying there is nothing to show: an empty table
 /// (headers only) reads like a rendering bug.
-fn table_or(table: Table, sortable: bool, when_empty: &str) -> Block<'static> {
+pub(crate) fn table_or(table: Table, sortable: bool, when_empty: &str) -> Block<'static> {
     if table.rows.is_empty() { Block::Paragraph(when_empty.to_string()) } else { Block::Table { table, sortable } }
 }
 
@@ -709,6 +709,10 @@ pub fn report_blocks<'a>(s: &RunSummary, charts: &'a [RenderedChart]) -> Vec<Blo
         "Mean over {} replications with its 90% interval. Changes (pp, million) are scenario minus baseline within each replication; levels are the arms' means.",
         m.replications
     )));
+
+    if let Some(u) = &s.uncertainty {
+        blocks.extend(super::analysis::uncertainty_blocks(u));
+    }
 
     blocks.push(heading(2, charts_section.0, charts_section.1));
     blocks.extend(chart_blocks(charts));
@@ -746,7 +750,7 @@ pub fn report_blocks<'a>(s: &RunSummary, charts: &'a [RenderedChart]) -> Vec<Blo
     blocks
 }
 
-fn chart_blocks(charts: &[RenderedChart]) -> Vec<Block<'_>> {
+pub(crate) fn chart_blocks(charts: &[RenderedChart]) -> Vec<Block<'_>> {
     if charts.is_empty() {
         return vec![Block::Paragraph("No charts were rendered for this report.".into())];
     }

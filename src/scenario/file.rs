@@ -21,6 +21,9 @@ pub struct ScenarioFile {
     pub parameters: Option<BTreeMap<Spanned<String>, Spanned<f64>>>,
     pub entrants: Option<EntrantsFile>,
     pub events: Option<Vec<EventFile>>,
+    /// Ranges for uncertainty and sensitivity analyses: a number fixes a
+    /// parameter, `[low, high]` narrows its plausible range.
+    pub uncertainty: Option<BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -50,6 +50,9 @@ pub struct Scenario {
     pub entrant_mix: Option<[f64; 3]>,
     pub baseline_events: Vec<Event>,
     pub scenario_events: Vec<Event>,
+    /// Ranges analyses vary parameters over, where the file narrows or fixes
+    /// them (low = high fixes).
+    pub uncertainty: Vec<(String, (f64, f64))>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -239,6 +242,7 @@ pub fn load(path: &Path, data: &DataSet, overrides: &RunOverrides) -> Result<Sce
         entrant_mix: s.entrant_mix,
         baseline_events,
         scenario_events,
+        uncertainty: s.uncertainty,
     })
 }
 
@@ -317,6 +321,7 @@ struct Resolving {
     entrant_mix: Option<[f64; 3]>,
     parent_events: Vec<Event>,
     own_events: Vec<Event>,
+    uncertainty: Vec<(String, (f64, f64))>,
     events_checked: Vec<(Event, PathBuf, usize)>,
 }
 
@@ -402,6 +407,25 @@ impl Resolving {
             }
         }
         self.values = Some(values);
+        if let Some(ranges) = &f.uncertainty {
+            for (name, value) in ranges {
+                let field = format!("uncertainty.{}", name.get_ref());
+                let range = parse_range(value.get_ref()).ok_or_else(|| {
+                    Error::input(
+                        at(&field, p.line(name)),
+                        "a number (to fix the parameter) or [low, high] (to narrow its range)",
+                        value.get_ref().to_string(),
+                    )
+                })?;
+                for v in [range.0, range.1] {
+                    registry
+                        .check(name.get_ref(), v)
+                        .map_err(|(expected, found)| Error::input(at(&field, p.line(name)), expected, found))?;
+                }
+                self.uncertainty.retain(|(n, _)| n != name.get_ref());
+                self.uncertainty.push((name.get_ref().clone(), range));
+            }
+        }
         if let Some(e) = &f.entrants {
             if let Some(mix) = &e.wallet_mix {
                 self.entrant_mix = Some(parse_mix(mix, path, p.line(mix))?);
@@ -421,6 +445,18 @@ impl Resolving {
             self.parent_events.extend(parsed);
         }
         Ok(())
+    }
+}
+
+/// A fixed value `v` as (v, v), or `[low, high]` with low <= high.
+fn parse_range(v: &toml::Value) -> Option<(f64, f64)> {
+    let num = |x: &toml::Value| x.as_float().or_else(|| x.as_integer().map(|i| i as f64));
+    match v {
+        toml::Value::Array(a) if a.len() == 2 => {
+            let (lo, hi) = (num(&a[0])?, num(&a[1])?);
+            (lo <= hi).then_some((lo, hi))
+        }
+        other => num(other).map(|x| (x, x)),
     }
 }
 
