@@ -285,9 +285,11 @@ impl OutputDir {
         tidy(parent, &name, target);
         let temp = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if temp.exists() {
-            std::fs::remove_dir_all(&temp).map_err(|e| Error::output(&temp, format!("expected a stale temporary folder that can be removed, found: {e}")))?;
+            std::fs::remove_dir_all(&temp)
+                .map_err(|e| Error::output(&temp, format!("expected a stale temporary folder that can be removed, found: {e}")))?;
         }
-        std::fs::create_dir(&temp).map_err(|e| Error::output(parent, format!("expected a folder where files can be written, found: {e}")))?;
+        std::fs::create_dir(&temp)
+            .map_err(|e| Error::output(parent, format!("expected a folder where files can be written, found: {e}")))?;
         Ok(OutputDir { target: target.to_path_buf(), temp, committed: false })
     }
 

@@ -116,3 +116,50 @@ fn a_corrupt_calibration_file_is_rejected() {
     let line = corrupt(&data, "calibration.csv", "asc_jd,", "asc_jd,x");
     assert_rejected(&data, "calibration.csv", Some(line), "value");
 }
+
+/// Duplicates the line holding `needle` in `file`; returns the 1-based line
+/// of the copy (the second occurrence).
+fn duplicate_line(data: &Path, file: &str, needle: &str) -> usize {
+    let path = data.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let i = lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle:?} not in {file}"));
+    lines.insert(i + 1, lines[i]);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    i + 2
+}
+
+#[test]
+fn a_duplicate_province_row_is_rejected_at_the_second_row() {
+    let data = data_copy("data_duplicate_province");
+    let line = duplicate_line(&data, "provinces.csv", "Tianjin");
+    assert_rejected(&data, "provinces.csv", Some(line), "code");
+}
+
+#[test]
+fn a_duplicate_parameter_row_is_rejected_at_the_second_row() {
+    let data = data_copy("data_duplicate_parameter");
+    let line = duplicate_line(&data, "parameters.csv", "habit_carryover,");
+    assert_rejected(&data, "parameters.csv", Some(line), "name");
+}
+
+#[test]
+fn a_missing_data_file_is_named() {
+    let data = data_copy("data_missing_file");
+    std::fs::remove_file(data.join("targets.csv")).unwrap();
+    let o = util::shareshift(&["validate", util::scenario("baseline.toml").to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    let err = util::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("{}: expected", data.join("targets.csv").display())), "{err}");
+}
+
+#[test]
+fn a_missing_calibration_file_asks_for_a_calibration() {
+    let data = data_copy("data_missing_calibration");
+    std::fs::remove_file(data.join("calibration.csv")).unwrap();
+    let o = util::shareshift(&["validate", util::scenario("baseline.toml").to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    let err = util::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&data.join("calibration.csv").display().to_string()) && err.contains("expected"), "{err}");
+    assert!(err.contains("shareshift calibrate"), "the message says how to make one: {err}");
+}
