@@ -93,9 +93,34 @@ fn a_parameter_default_outside_its_range_is_rejected() {
 fn a_ragged_row_is_rejected() {
     let data = data_copy("data_ragged");
     let line = corrupt(&data, "targets.csv", "holding_card,38,", "holding_card,38,extra,");
-    let err =
-        util::stderr(&util::shareshift(&["validate", util::scenario("baseline.toml").to_str().unwrap(), "--data", data.to_str().unwrap()]));
+    let o = util::shareshift(&["validate", util::scenario("baseline.toml").to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    let err = util::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("targets.csv:{line}")) && err.contains("fields"), "{err}");
+    assert!(err.contains("expected well-formed CSV"), "{err}");
+}
+
+#[test]
+fn a_data_file_that_is_not_utf8_is_rejected_at_its_line() {
+    let data = data_copy("data_not_utf8");
+    let path = data.join("provinces.csv");
+    let text = std::fs::read(&path).unwrap();
+    let at = text.windows(7).position(|w| w == b"Tianjin").unwrap();
+    let line = text[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    let mut bytes = text.clone();
+    bytes[at + 5] = 0xef; // "Tianj\xefn", as a Latin-1 editor would save "Tianjïn"
+    std::fs::write(&path, bytes).unwrap();
+    let o = util::shareshift(&["validate", util::scenario("baseline.toml").to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    let err = util::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("{}:{line}: expected well-formed CSV", path.display())) && err.contains("UTF-8"), "{err}");
+}
+
+#[test]
+fn an_unknown_wallet_in_acceptance_csv_is_rejected() {
+    let data = data_copy("data_bad_wallet");
+    let line = corrupt(&data, "acceptance.csv", "\njd,alipay,", "\njd,paypal,") + 1;
+    assert_rejected(&data, "acceptance.csv", Some(line), "wallet");
 }
 
 #[test]
@@ -107,7 +132,7 @@ fn a_missing_row_in_national_figures_is_named() {
     // A missing row has no line of its own: the message names the file, the
     // column and the row it expected.
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("national.csv") && err.contains("online_shoppers") && err.contains("2023-12"), "{err}");
+    assert!(err.contains("national.csv: field `metric`: expected") && err.contains("online_shoppers") && err.contains("2023-12"), "{err}");
 }
 
 #[test]

@@ -5,6 +5,10 @@
 //! what was expected, and that nothing was written.
 
 use crate::util;
+use shareshift::bench::BYTES_PER_CONSUMER;
+use shareshift::experiment::Setup;
+use shareshift::pipeline;
+use shareshift::scenario::RunOverrides;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -55,6 +59,30 @@ fn a_run_that_would_not_fit_in_memory_is_refused() {
     assert!(!out.exists(), "nothing may be written");
 }
 
+/// The guard's suggestion works: with a limit between what the results need
+/// and what the whole run needs, the `--scale` it names fits the limit.
+#[test]
+fn the_scale_the_memory_guard_suggests_fits() {
+    let baseline = util::scenario("baseline.toml");
+    let (data, sc, fitted) = pipeline::validate(&baseline, &util::data_dir(), &RunOverrides::default()).expect("the baseline validates");
+    let setup = Setup::new(&sc, &data, fitted.clone()).expect("a setup");
+    let needed = pipeline::memory_needed(&sc, &setup);
+    let fixed = needed - setup.agents() * BYTES_PER_CONSUMER as u64;
+    let limit = fixed + (needed - fixed) / 2;
+    let out = util::scratch("error_classes_memory_suggestion").join("out");
+    let err = rejected(&["run", arg(&baseline), "--max-memory", &format!("{}", limit as f64 / 1e9), "--out", arg(&out)]);
+    let scale: f64 = err
+        .split("--scale ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !(c.is_ascii_digit() || c == '.')).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no suggested --scale in: {err}"));
+    let mut smaller = sc.clone();
+    smaller.scale = scale;
+    let setup = Setup::new(&smaller, &data, fitted).expect("a setup");
+    assert!(pipeline::memory_needed(&smaller, &setup) <= limit, "--scale {scale} does not fit {limit} bytes");
+}
+
 /// An output location that cannot be used fails before any simulation: at
 /// `--scale 1` (a billion consumers, minutes of work; the memory guard lifted
 /// with `--max-memory 1000`) the refusal still comes within a fraction of a
@@ -85,6 +113,14 @@ fn an_unwritable_output_location_fails_before_simulating() {
     }
     let out = Path::new("/proc/shareshift-results");
     assert_fails_fast(out, out);
+}
+
+/// `report` and `compare` need folders written by `run`.
+#[test]
+fn reporting_on_a_missing_folder_is_refused() {
+    let missing = util::scratch("error_classes_report_missing").join("nothing_here");
+    let err = rejected(&["report", arg(&missing)]);
+    assert!(err.contains(&format!("{}: expected a file or folder that can be read", missing.display())), "{err}");
 }
 
 /// An internal failure exits with 1: here a calibration that cannot reach its
