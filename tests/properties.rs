@@ -77,10 +77,22 @@ fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), TestCaseError> {
     std::fs::write(path, bytes).map_err(|e| TestCaseError::fail(format!("cannot write {}: {e}", path.display())))
 }
 
-/// Writes `bytes` as the scenario file at `path` and loads it.
+/// Writes `bytes` as the scenario file at `path` and loads it. Checks on the
+/// way that `scenario::parse_bytes` (the fuzz target's entry) answers
+/// exactly as `load` does, unless it refuses a document for its `extends`.
 fn load_scenario(path: &Path, bytes: &[u8]) -> Result<std::result::Result<scenario::Scenario, Error>, TestCaseError> {
     replace_file(path, bytes)?;
-    no_panic("scenario::load", || scenario::load(path, data(), &RunOverrides::default()))
+    let loaded = no_panic("scenario::load", || scenario::load(path, data(), &RunOverrides::default()))?;
+    let parsed = no_panic("scenario::parse_bytes", || scenario::parse_bytes(path, bytes, data()))?;
+    let describe = |r: &std::result::Result<scenario::Scenario, Error>| match r {
+        Ok(s) => format!("{s:?}"),
+        Err(e) => e.to_string(),
+    };
+    let refused_for_extends = parsed.as_ref().is_err_and(|e| e.to_string().contains("a scenario without `extends`"));
+    if !refused_for_extends {
+        prop_assert_eq!(describe(&parsed), describe(&loaded), "parse_bytes and load disagree");
+    }
+    Ok(loaded)
 }
 
 /// An error must name one of `files` and say what was expected.
