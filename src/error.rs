@@ -46,8 +46,8 @@ pub enum Error {
     #[error("{location}: expected {expected}, found {found}")]
     Input { location: Location, expected: String, found: String },
 
-    /// A file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    /// A file (or an output folder to report on) could not be read.
+    #[error("{}: expected a file or folder that can be read, found: {source}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
 
     /// A command-line flag is invalid.

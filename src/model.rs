@@ -134,11 +134,19 @@ impl MonthTables {
                 let cell_total: f64 = prev.cell_orders[c].iter().sum();
                 let mut out = [[0f32; LANES]; N_BANDS];
                 for (band, row) in out.iter_mut().enumerate() {
-                    for p in 0..N_PLATFORMS {
+                    let v: [f64; N_PLATFORMS] = std::array::from_fn(|p| {
                         let shrunk = (prev.cell_orders[c][p] + b.social_prior_orders * national[p]) / (cell_total + b.social_prior_orders);
                         let social = if b.b_social > 0.0 { b.b_social * shrunk.max(1e-12).ln() } else { 0.0 };
-                        let v = params.fitted.asc[p] + b.offsets[is_rural as usize][band][p] + regime.promotion[p] + social;
-                        row[p] = v.exp() as f32;
+                        params.fitted.asc[p] + b.offsets[is_rural as usize][band][p] + regime.promotion[p] + social
+                    });
+                    // Only ratios of the weights matter (every use is a logit
+                    // share), so the row is divided by its largest weight and
+                    // kept above exp(-80): stacked promotions can neither
+                    // overflow single precision nor leave a consumer who does
+                    // not consider the promoted platform with no weight at all.
+                    let top = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    for p in 0..N_PLATFORMS {
+                        row[p] = (v[p] - top).max(-80.0).exp() as f32;
                     }
                 }
                 out

@@ -111,8 +111,11 @@ pub fn metrics(s: &Sums) -> Vec<f64> {
     v.extend(s.gmv.iter().map(|&g| ratio(g, gmv)));
     v.extend(s.orders.iter().map(|&o| ratio(o, orders)));
     v.extend(s.reach.iter().map(|&r| ratio(r, s.consumers)));
+    // Shares of the GMV paid, which is the GMV up to the single-precision
+    // rounding of the payment split: so the wallets' shares sum to 1.
+    let paid: f64 = s.pay_gmv.iter().flatten().sum();
     for m in 0..N_WALLETS {
-        v.push(ratio((0..N_PLATFORMS).map(|p| s.pay_gmv[p][m]).sum(), gmv));
+        v.push(ratio((0..N_PLATFORMS).map(|p| s.pay_gmv[p][m]).sum(), paid));
     }
     for p in 0..N_PLATFORMS {
         let pg: f64 = s.pay_gmv[p].iter().sum();

@@ -5,7 +5,9 @@
 //! touches the disk. The folder is created under a temporary sibling name
 //! before the long run (so a bad path fails in milliseconds) and renamed into
 //! place only when every file is written, so an existing result is replaced
-//! only by a complete one.
+//! only by a complete one. The pipeline writes `manifest.json` last: a
+//! temporary folder that a killed run left behind holds none unless it was
+//! complete and only its rename was missing.
 
 use crate::error::{Error, Result};
 use crate::experiment::{Group, Results, Setup};

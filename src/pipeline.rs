@@ -119,13 +119,15 @@ pub fn run(req: &RunRequest, cancel: &AtomicBool, progress: &(dyn Fn(Progress) +
         timings_seconds: timings,
         scenario: &scenario,
     };
-    out.write("manifest.json", &output::render_manifest(&manifest)?)?;
+    let manifest = output::render_manifest(&manifest)?;
     // The reports are built from the files just written, exactly as
-    // `shareshift report` rebuilds them later.
-    let summary = report::load::load(out.temp_path())?;
+    // `shareshift report` rebuilds them later. The manifest is written last,
+    // so a folder holding one is complete even if a kill left it unrenamed.
+    let summary = report::load::load_with_manifest(out.temp_path(), &manifest)?;
     for (path, bytes) in report::write::run_report(&summary)? {
         out.write(&path, &bytes)?;
     }
+    out.write("manifest.json", &manifest)?;
     let output = out.commit()?;
     Ok(RunReport {
         output,
@@ -227,18 +229,19 @@ fn check_memory(scenario: &Scenario, setup: &Setup, limit: u64) -> Result<()> {
         return Ok(());
     }
     let per_scale = setup.agents() as f64 * scenario.scale * crate::bench::BYTES_PER_CONSUMER as f64;
-    let room = limit as f64 - (needed - setup.agents() * crate::bench::BYTES_PER_CONSUMER as u64) as f64;
+    let fixed = (needed - setup.agents() * crate::bench::BYTES_PER_CONSUMER as u64) as f64;
+    let room = limit as f64 - fixed;
     let smallest = if room > 0.0 {
         format!("--scale {}", (per_scale / room).ceil().max(scenario.scale.ceil() + 1.0))
     } else {
-        "none: fewer --replications first".into()
+        format!("none: results and working memory alone need {} (fewer --replications or months need less)", gb(fixed))
     };
     Err(Error::Resources(format!(
-        "the run needs about {:.1} GB of memory ({} consumers at scale {}) but {:.1} GB is available; the largest population that fits is {smallest}",
-        needed as f64 / 1e9,
+        "the run needs about {} of memory ({} consumers at scale {}) but {} is available; the largest population that fits is {smallest}",
+        gb(needed as f64),
         setup.agents(),
         scenario.scale,
-        limit as f64 / 1e9
+        gb(limit as f64)
     )))
 }
 
@@ -380,4 +383,20 @@ fn render_json(v: &serde_json::Value) -> Result<Vec<u8>> {
     let mut bytes = serde_json::to_vec_pretty(v).map_err(|e| Error::Internal(format!("rendering a manifest: {e}")))?;
     bytes.push(b'\n');
     Ok(bytes)
+}
+
+/// Bytes as GB to three significant digits, so that a need and a limit
+/// close to each other (or a small limit) print differently.
+fn gb(bytes: f64) -> String {
+    let v = bytes / 1e9;
+    let decimals = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else if v >= 1.0 {
+        2
+    } else {
+        3
+    };
+    format!("{v:.decimals$} GB")
 }

@@ -93,9 +93,34 @@ fn a_parameter_default_outside_its_range_is_rejected() {
 fn a_ragged_row_is_rejected() {
     let data = data_copy("data_ragged");
     let line = corrupt(&data, "targets.csv", "holding_card,38,", "holding_card,38,extra,");
-    let err =
-        util::stderr(&util::shareshift(&["validate", util::scenario("baseline.toml").to_str().unwrap(), "--data", data.to_str().unwrap()]));
+    let o = util::shareshift(&["validate", util::scenario("baseline.toml").to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    let err = util::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("targets.csv:{line}")) && err.contains("fields"), "{err}");
+    assert!(err.contains("expected well-formed CSV"), "{err}");
+}
+
+#[test]
+fn a_data_file_that_is_not_utf8_is_rejected_at_its_line() {
+    let data = data_copy("data_not_utf8");
+    let path = data.join("provinces.csv");
+    let text = std::fs::read(&path).unwrap();
+    let at = text.windows(7).position(|w| w == b"Tianjin").unwrap();
+    let line = text[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    let mut bytes = text.clone();
+    bytes[at + 5] = 0xef; // "Tianj\xefn", as a Latin-1 editor would save "Tianjïn"
+    std::fs::write(&path, bytes).unwrap();
+    let o = util::shareshift(&["validate", util::scenario("baseline.toml").to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    let err = util::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("{}:{line}: expected well-formed CSV", path.display())) && err.contains("UTF-8"), "{err}");
+}
+
+#[test]
+fn an_unknown_wallet_in_acceptance_csv_is_rejected() {
+    let data = data_copy("data_bad_wallet");
+    let line = corrupt(&data, "acceptance.csv", "\njd,alipay,", "\njd,paypal,") + 1;
+    assert_rejected(&data, "acceptance.csv", Some(line), "wallet");
 }
 
 #[test]
@@ -107,7 +132,7 @@ fn a_missing_row_in_national_figures_is_named() {
     // A missing row has no line of its own: the message names the file, the
     // column and the row it expected.
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("national.csv") && err.contains("online_shoppers") && err.contains("2023-12"), "{err}");
+    assert!(err.contains("national.csv: field `metric`: expected") && err.contains("online_shoppers") && err.contains("2023-12"), "{err}");
 }
 
 #[test]
@@ -115,4 +140,51 @@ fn a_corrupt_calibration_file_is_rejected() {
     let data = data_copy("data_bad_calibration");
     let line = corrupt(&data, "calibration.csv", "asc_jd,", "asc_jd,x");
     assert_rejected(&data, "calibration.csv", Some(line), "value");
+}
+
+/// Duplicates the line holding `needle` in `file`; returns the 1-based line
+/// of the copy (the second occurrence).
+fn duplicate_line(data: &Path, file: &str, needle: &str) -> usize {
+    let path = data.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let i = lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle:?} not in {file}"));
+    lines.insert(i + 1, lines[i]);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    i + 2
+}
+
+#[test]
+fn a_duplicate_province_row_is_rejected_at_the_second_row() {
+    let data = data_copy("data_duplicate_province");
+    let line = duplicate_line(&data, "provinces.csv", "Tianjin");
+    assert_rejected(&data, "provinces.csv", Some(line), "code");
+}
+
+#[test]
+fn a_duplicate_parameter_row_is_rejected_at_the_second_row() {
+    let data = data_copy("data_duplicate_parameter");
+    let line = duplicate_line(&data, "parameters.csv", "habit_carryover,");
+    assert_rejected(&data, "parameters.csv", Some(line), "name");
+}
+
+#[test]
+fn a_missing_data_file_is_named() {
+    let data = data_copy("data_missing_file");
+    std::fs::remove_file(data.join("targets.csv")).unwrap();
+    let o = util::shareshift(&["validate", util::scenario("baseline.toml").to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    let err = util::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("{}: expected", data.join("targets.csv").display())), "{err}");
+}
+
+#[test]
+fn a_missing_calibration_file_asks_for_a_calibration() {
+    let data = data_copy("data_missing_calibration");
+    std::fs::remove_file(data.join("calibration.csv")).unwrap();
+    let o = util::shareshift(&["validate", util::scenario("baseline.toml").to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    let err = util::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&data.join("calibration.csv").display().to_string()) && err.contains("expected"), "{err}");
+    assert!(err.contains("shareshift calibrate"), "the message says how to make one: {err}");
 }

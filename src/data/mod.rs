@@ -306,7 +306,9 @@ fn register_platform_figures(registry: &mut Registry, t: &Table) -> Result<()> {
                 name: format!("{prefix}_{}", p.id()),
                 unit: unit.to_string(),
                 default: v,
-                min: f64::MIN_POSITIVE,
+                // An order value below 1 CNY would mean more orders than
+                // single precision counts; the file itself is held to 1 CNY.
+                min: if prefix == "aov" { 1.0 } else { f64::MIN_POSITIVE },
                 max: 1e6,
                 low: lo,
                 high: hi,

@@ -17,7 +17,15 @@ pub fn load(dir: &Path) -> Result<RunSummary> {
     if !dir.is_dir() {
         return Err(Error::read(dir, std::io::Error::new(std::io::ErrorKind::NotFound, "no such output folder")));
     }
-    let (meta, scenario_json, events) = read_manifest(&dir.join("manifest.json"))?;
+    let path = dir.join("manifest.json");
+    let manifest = std::fs::read(&path).map_err(|e| Error::read(&path, e))?;
+    load_with_manifest(dir, &manifest)
+}
+
+/// Like `load`, with the manifest's bytes given: a run builds its reports
+/// before it writes the manifest, which it writes last.
+pub fn load_with_manifest(dir: &Path, manifest: &[u8]) -> Result<RunSummary> {
+    let (meta, scenario_json, events) = read_manifest(&dir.join("manifest.json"), manifest)?;
     let national = Replicated::read(&Table::read(&dir.join("national.csv"), &["arm", "replication", "month"])?, None)?;
     let segments =
         Replicated::read(&Table::read(&dir.join("segments.csv"), &["arm", "replication", "month", "segment"])?, Some("segment"))?;
@@ -347,10 +355,10 @@ fn read_assumptions(t: &Table) -> Result<Vec<Assumption>> {
         .collect()
 }
 
-/// Run metadata, the resolved scenario as JSON and its events, from the manifest.
-fn read_manifest(path: &Path) -> Result<(RunMeta, String, Vec<String>)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+/// Run metadata, the resolved scenario as JSON and its events, from the
+/// manifest's bytes (`path` names it in errors).
+fn read_manifest(path: &Path, bytes: &[u8]) -> Result<(RunMeta, String, Vec<String>)> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         Error::input(
             Location { file: path.to_path_buf(), line: Some(e.line()), field: None },
             "the JSON manifest shareshift writes",

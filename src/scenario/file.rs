@@ -71,6 +71,11 @@ pub struct Parsed {
 impl Parsed {
     pub fn read(path: &Path) -> Result<Parsed> {
         let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+        Parsed::from_bytes(path, bytes)
+    }
+
+    /// Parses the bytes of a scenario file; `path` only names it in errors.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Parsed> {
         let text = String::from_utf8(bytes).map_err(|e| {
             Error::input(
                 Location {

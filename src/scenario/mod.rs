@@ -184,6 +184,28 @@ pub fn load(path: &Path, data: &DataSet, overrides: &RunOverrides) -> Result<Sce
     let mut layers = Vec::new();
     collect_layers(path, None, &mut layers)?;
     layers.reverse(); // root first
+    resolve(path, &layers, data, overrides)
+}
+
+/// Validates a scenario given as bytes, as `load` does a file without
+/// `extends` (`name` only names it in errors). Nothing is read from disk, so
+/// a fuzzer can drive the parser and every check behind it; a document that
+/// extends another file is refused, since that file would have to be read.
+pub fn parse_bytes(name: &Path, bytes: &[u8], data: &DataSet) -> Result<Scenario> {
+    let parsed = Parsed::from_bytes(name, bytes.to_vec())?;
+    if let Some(e) = &parsed.file.extends {
+        return Err(Error::input(
+            Location::at(name, Some(parsed.line(e)), "extends"),
+            "a scenario without `extends` (a file that extends another is read with `shareshift validate`)",
+            format!("extends = \"{}\"", e.get_ref()),
+        ));
+    }
+    resolve(name, &[Layer { path: name.to_path_buf(), parsed }], data, &RunOverrides::default())
+}
+
+/// Merges the layers of a scenario (root first, the file run last) and
+/// checks the result.
+fn resolve(path: &Path, layers: &[Layer], data: &DataSet, overrides: &RunOverrides) -> Result<Scenario> {
     let mut s = Resolving::default();
     let n = layers.len();
     for (depth, layer) in layers.iter().enumerate() {
