@@ -161,8 +161,31 @@ fn print_summary(r: &RunReport) {
             format!("{} ({})", h.label, h.unit),
             format!("{} {}", h.horizon, h.month),
             h.value.mean,
-            format!("[{:.3}, {:.3}]", h.value.ci_low, h.value.ci_high)
+            if h.value.ci_low.is_finite() {
+                format!("[{:.3}, {:.3}]", h.value.ci_low, h.value.ci_high)
+            } else {
+                "n/a: one replication".to_string()
+            }
         );
+    }
+    if let Some(u) = &r.uncertainty {
+        println!();
+        println!(
+            "with parameter uncertainty ({} draws of {} parameters, each recalibrated: largest fit gap {:.2} pp)",
+            u.draws,
+            u.parameters.len(),
+            u.fit_gap_max_pp
+        );
+        println!("{:<58} {:>15} {:>10} {:>22}", "", "horizon", "median", "5th-95th percentile");
+        for row in &u.rows {
+            println!(
+                "{:<58} {:>15} {:>10.3} {:>22}",
+                format!("{} ({})", row.label, row.unit),
+                row.horizon,
+                row.total.mean,
+                format!("[{:.3}, {:.3}]", row.total.low, row.total.high)
+            );
+        }
     }
     println!();
     println!("outputs: {}", r.output.display());

@@ -60,6 +60,11 @@ pub fn fmt_num(v: f64) -> String {
     if s == "-0" { "0".into() } else { s }
 }
 
+/// An interval bound: empty when there is no interval (one replication).
+fn fmt_bound(v: f64) -> String {
+    if v.is_nan() { String::new() } else { fmt_num(v) }
+}
+
 fn csv_writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new())
 }
@@ -164,8 +169,8 @@ pub fn render_headline(rows: &[HeadlineRow]) -> Result<Vec<u8>> {
             r.horizon.clone(),
             r.month.to_string(),
             fmt_num(r.value.mean),
-            fmt_num(r.value.ci_low),
-            fmt_num(r.value.ci_high),
+            fmt_bound(r.value.ci_low),
+            fmt_bound(r.value.ci_high),
             fmt_num(r.value.p05),
             fmt_num(r.value.p95),
             r.value.n.to_string(),
@@ -196,8 +201,8 @@ pub fn render_regional_effects(rows: &[RegionalRow]) -> Result<Vec<u8>> {
             r.horizon.clone(),
             r.month.to_string(),
             fmt_num(r.taobao_gmv_share_change_pp.mean),
-            fmt_num(r.taobao_gmv_share_change_pp.ci_low),
-            fmt_num(r.taobao_gmv_share_change_pp.ci_high),
+            fmt_bound(r.taobao_gmv_share_change_pp.ci_low),
+            fmt_bound(r.taobao_gmv_share_change_pp.ci_high),
             fmt_num(r.baseline_taobao_gmv_share_pct),
             fmt_num(r.wechat_only_share_pct),
         ]))?;

@@ -40,6 +40,8 @@ pub struct RunReport {
     pub seconds: f64,
     pub agent_steps: u64,
     pub threads: usize,
+    /// The spread parameter uncertainty adds (`--uncertainty N`), as reported.
+    pub uncertainty: Option<report::Uncertainty>,
 }
 
 /// Loads and checks data and scenario without simulating.
@@ -135,6 +137,7 @@ pub fn run(req: &RunRequest, cancel: &AtomicBool, progress: &(dyn Fn(Progress) +
         seconds: clock.elapsed().as_secs_f64(),
         agent_steps: results.agent_steps,
         threads: pool.current_num_threads(),
+        uncertainty: summary.uncertainty,
         scenario,
     })
 }
@@ -318,6 +321,13 @@ pub fn sensitivity(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<PathBuf> {
     let clock = Instant::now();
+    if samples < 2 {
+        return Err(Error::Flag {
+            flag: "--samples".into(),
+            expected: "at least 2 (Morris trajectories or Sobol base samples; spreads and intervals need two)".into(),
+            found: samples.to_string(),
+        });
+    }
     let (data, scenario, fitted, settings, pool) = analysis_setup(req)?;
     let space = Space::new(&data, &scenario, params)?;
     if space.specs.is_empty() {

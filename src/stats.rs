@@ -94,11 +94,12 @@ impl Interval {
             return Interval { mean: f64::NAN, ci_low: f64::NAN, ci_high: f64::NAN, p05: f64::NAN, p95: f64::NAN, n };
         }
         let mean = values.iter().sum::<f64>() / n as f64;
+        // One replication gives no interval, not a zero-width one.
         let half = if n > 1 {
             let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
             t_quantile(0.95, (n - 1) as f64) * (var / n as f64).sqrt()
         } else {
-            0.0
+            f64::NAN
         };
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
@@ -139,5 +140,12 @@ mod tests {
         // sd = 1.5811, se = 0.7071, t(0.95, 4) = 2.1318 -> half-width 1.5074
         assert!((i.ci_high - 3.0 - 1.5074).abs() < 2e-3, "{:?}", i);
         assert!((i.p05 - 1.2).abs() < 1e-12 && (i.p95 - 4.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn one_replication_has_no_interval() {
+        let i = Interval::of(&[2.5]);
+        assert_eq!(i.mean, 2.5);
+        assert!(i.ci_low.is_nan() && i.ci_high.is_nan(), "{i:?}");
     }
 }

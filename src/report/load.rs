@@ -92,6 +92,12 @@ fn num(row: &RowRef, column: &str) -> Result<f64> {
     row.number(column, f64::MIN, f64::MAX)
 }
 
+/// An interval bound: an empty cell means there is no interval (one
+/// replication), shown as not available.
+fn bound(row: &RowRef, column: &str) -> Result<f64> {
+    Ok(row.optional_number(column, f64::MIN, f64::MAX)?.unwrap_or(f64::NAN))
+}
+
 /// Per-replication rows of both arms: `values[(arm, group)][month][metric]`
 /// holds one value per replication.
 struct Replicated {
@@ -293,7 +299,7 @@ fn read_headline(t: &Table) -> Result<Vec<Headline>> {
                 unit: row.required_text("unit")?.to_string(),
                 horizon: row.required_text("horizon")?.to_string(),
                 month: month(&row, "month")?,
-                value: Band { mean: num(&row, "mean")?, low: num(&row, "ci90_low")?, high: num(&row, "ci90_high")? },
+                value: Band { mean: num(&row, "mean")?, low: bound(&row, "ci90_low")?, high: bound(&row, "ci90_high")? },
                 replications: row.number("replications", 0.0, 1e9)? as usize,
                 baseline_mean: num(&row, "baseline_mean")?,
                 scenario_mean: num(&row, "scenario_mean")?,
@@ -312,8 +318,8 @@ fn read_regional(t: &Table) -> Result<Vec<Effect>> {
                 month: month(&row, "month")?,
                 change_pp: Band {
                     mean: num(&row, "taobao_gmv_share_change_pp")?,
-                    low: num(&row, "ci90_low")?,
-                    high: num(&row, "ci90_high")?,
+                    low: bound(&row, "ci90_low")?,
+                    high: bound(&row, "ci90_high")?,
                 },
                 baseline_share_pct: num(&row, "baseline_taobao_gmv_share_pct")?,
                 wechat_only_share_pct: num(&row, "wechat_only_share_pct")?,

@@ -705,9 +705,13 @@ pub fn report_blocks<'a>(s: &RunSummary, charts: &'a [RenderedChart]) -> Vec<Blo
 
     blocks.push(heading(2, headline.0, headline.1));
     blocks.push(table_or(headline_table(s), false, "This run has no headline results."));
+    let over = if m.replications == 1 {
+        "One replication: no interval (run two or more for a 90% interval of the mean).".to_string()
+    } else {
+        format!("Mean over {} replications with its 90% interval.", m.replications)
+    };
     blocks.push(Block::Note(format!(
-        "Mean over {} replications with its 90% interval. Changes (pp, million) are scenario minus baseline within each replication; levels are the arms' means.",
-        m.replications
+        "{over} Changes (pp, million) are scenario minus baseline within each replication; levels are the arms' means."
     )));
 
     if let Some(u) = &s.uncertainty {

@@ -435,7 +435,7 @@ impl Resolving {
                 let range = parse_range(value.get_ref()).ok_or_else(|| {
                     Error::input(
                         at(&field, p.line(name)),
-                        "a number (to fix the parameter) or [low, high] (to narrow its range)",
+                        "a number (to fix the parameter) or [low, high] with low <= high (to narrow its range)",
                         value.get_ref().to_string(),
                     )
                 })?;
