@@ -79,6 +79,9 @@ fn sensitivity_names_the_top_drivers() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("depends most on"), "{md}");
     assert!(out.join("charts/tornado_taobao_gmv_share_change.svg").is_file());
+    let again = util::shareshift(&["report", out.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2), "`report` on an analysis folder is bad input");
+    assert!(util::stderr(&again).contains("manifest.json: field `analysis`: expected the manifest of a run"), "{}", util::stderr(&again));
 }
 
 /// `run --uncertainty N` adds parameter draws and a report section with both

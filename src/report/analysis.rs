@@ -96,19 +96,30 @@ fn ranking(s: &Sensitivity, k: usize) -> Vec<(usize, f64, f64, f64)> {
     r
 }
 
-/// "The ... depends most on theta (ST 0.62, 95% CI 0.55–0.70), ..."
+/// "The ... depends most on theta (ST 0.62, 95% CI 0.55–0.70), ...": the
+/// three largest indices, leaving out any below a tenth of the largest, so a
+/// parameter that hardly matters is not called a driver.
 pub fn top_drivers_sentence(s: &Sensitivity, k: usize) -> String {
     let o = &s.outcomes[k];
     let index = if s.method == Method::Sobol { "total-order index" } else { "μ*" };
-    let top: Vec<String> = ranking(s, k)
-        .into_iter()
-        .filter(|r| r.1.is_finite())
-        .take(3)
-        .map(|(j, v, lo, hi)| format!("{} ({index} {}, 95% CI {})", s.parameters[j], fixed(v, 2), interval(lo, hi, 2)))
+    let ranked: Vec<_> = ranking(s, k).into_iter().filter(|r| r.1.is_finite()).collect();
+    let largest = ranked.first().map(|r| r.1).unwrap_or(f64::NAN);
+    let drivers: Vec<_> = ranked.iter().take(3).filter(|r| r.1 >= 0.1 * largest).collect();
+    let named: Vec<String> = drivers
+        .iter()
+        .map(|&&(j, v, lo, hi)| format!("{} ({index} {}, 95% CI {})", s.parameters[j], fixed(v, 2), interval(lo, hi, 2)))
         .collect();
-    match top.len() {
+    let minor = ranked.len() - drivers.len();
+    let rest = match minor {
+        0 => String::new(),
+        1 => " The other parameter matters less than a tenth as much.".to_string(),
+        n if drivers.len() < 3 => format!(" The other {n} parameters each matter less than a tenth as much."),
+        n => format!(" The other {n} parameters matter less."),
+    };
+    match named.len() {
         0 => format!("No index could be estimated for “{}”.", o.label),
-        _ => format!("“{}” depends most on {}.", o.label, join_and(&top)),
+        _ if !(largest > 0.0) => format!("No parameter moves “{}” in this design.", o.label),
+        _ => format!("“{}” depends most on {}.{rest}", o.label, join_and(&named)),
     }
 }
 

@@ -371,6 +371,13 @@ fn read_manifest(path: &Path, bytes: &[u8]) -> Result<(RunMeta, String, Vec<Stri
             e.to_string(),
         )
     })?;
+    if v.get("analysis").is_some() {
+        return Err(Error::input(
+            Location::at(path, None, "analysis"),
+            "the manifest of a run (`shareshift run`); an analysis folder's report is written by `shareshift sensitivity` or `sweep` and is already there",
+            "the manifest of an analysis",
+        ));
+    }
     let field = |name: &str| -> Result<&serde_json::Value> {
         v.get(name).ok_or_else(|| Error::input(Location::at(path, None, name), format!("a `{name}` entry"), "none"))
     };
