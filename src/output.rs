@@ -144,23 +144,39 @@ pub fn render_regional(results: &Results, setup: &Setup) -> Result<Vec<u8>> {
     )
 }
 
+/// Columns of `headline.csv` (the report loader reads the same).
+pub const HEADLINE_COLUMNS: [&str; 13] = [
+    "metric",
+    "label",
+    "unit",
+    "horizon",
+    "month",
+    "mean",
+    "ci90_low",
+    "ci90_high",
+    "p05",
+    "p95",
+    "replications",
+    "baseline_mean",
+    "scenario_mean",
+];
+
+/// Columns of `regional_effects.csv`.
+pub const REGIONAL_COLUMNS: [&str; 9] = [
+    "province",
+    "area",
+    "horizon",
+    "month",
+    "taobao_gmv_share_change_pp",
+    "ci90_low",
+    "ci90_high",
+    "baseline_taobao_gmv_share_pct",
+    "wechat_only_share_pct",
+];
+
 pub fn render_headline(rows: &[HeadlineRow]) -> Result<Vec<u8>> {
     let mut w = csv_writer();
-    io(w.write_record([
-        "metric",
-        "label",
-        "unit",
-        "horizon",
-        "month",
-        "mean",
-        "ci90_low",
-        "ci90_high",
-        "p05",
-        "p95",
-        "replications",
-        "baseline_mean",
-        "scenario_mean",
-    ]))?;
+    io(w.write_record(HEADLINE_COLUMNS))?;
     for r in rows {
         io(w.write_record([
             r.metric.to_string(),
@@ -183,17 +199,7 @@ pub fn render_headline(rows: &[HeadlineRow]) -> Result<Vec<u8>> {
 
 pub fn render_regional_effects(rows: &[RegionalRow]) -> Result<Vec<u8>> {
     let mut w = csv_writer();
-    io(w.write_record([
-        "province",
-        "area",
-        "horizon",
-        "month",
-        "taobao_gmv_share_change_pp",
-        "ci90_low",
-        "ci90_high",
-        "baseline_taobao_gmv_share_pct",
-        "wechat_only_share_pct",
-    ]))?;
+    io(w.write_record(REGIONAL_COLUMNS))?;
     for r in rows {
         io(w.write_record([
             r.province.clone(),

@@ -214,35 +214,27 @@ trait Chart {
     fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()>;
 }
 
-impl Chart for TimeChart {
-    fn title(&self) -> &str {
-        &self.title
-    }
-    fn caption(&self) -> &str {
-        &self.caption
-    }
-    fn size(&self) -> (u32, u32) {
-        self.size
-    }
-    fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        draw_time_chart(area, self)
-    }
+/// Charts whose title, caption and size are fields of the same names.
+macro_rules! chart_with_fields {
+    ($($chart:ty => $draw:ident),* $(,)?) => {$(
+        impl Chart for $chart {
+            fn title(&self) -> &str {
+                &self.title
+            }
+            fn caption(&self) -> &str {
+                &self.caption
+            }
+            fn size(&self) -> (u32, u32) {
+                self.size
+            }
+            fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+                $draw(area, self)
+            }
+        }
+    )*};
 }
 
-impl Chart for BarChart {
-    fn title(&self) -> &str {
-        &self.title
-    }
-    fn caption(&self) -> &str {
-        &self.caption
-    }
-    fn size(&self) -> (u32, u32) {
-        self.size
-    }
-    fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        draw_bar_chart(area, self)
-    }
-}
+chart_with_fields!(TimeChart => draw_time_chart, BarChart => draw_bar_chart, XyChart => draw_xy_chart, HeatMap => draw_heat_map);
 
 impl Chart for Placeholder {
     fn title(&self) -> &str {
@@ -1020,36 +1012,6 @@ pub struct HeatMap {
     /// `values[iy][ix]`.
     pub values: Vec<Vec<f64>>,
     pub size: (u32, u32),
-}
-
-impl Chart for XyChart {
-    fn title(&self) -> &str {
-        &self.title
-    }
-    fn caption(&self) -> &str {
-        &self.caption
-    }
-    fn size(&self) -> (u32, u32) {
-        self.size
-    }
-    fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        draw_xy_chart(area, self)
-    }
-}
-
-impl Chart for HeatMap {
-    fn title(&self) -> &str {
-        &self.title
-    }
-    fn caption(&self) -> &str {
-        &self.caption
-    }
-    fn size(&self) -> (u32, u32) {
-        self.size
-    }
-    fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        draw_heat_map(area, self)
-    }
 }
 
 /// Renders a bar chart (tornado charts of sensitivity analyses).

@@ -29,7 +29,7 @@ pub fn load_with_manifest(dir: &Path, manifest: &[u8]) -> Result<RunSummary> {
     let national = Replicated::read(&Table::read(&dir.join("national.csv"), &["arm", "replication", "month"])?, None)?;
     let segments =
         Replicated::read(&Table::read(&dir.join("segments.csv"), &["arm", "replication", "month", "segment"])?, Some("segment"))?;
-    let headline = read_headline(&Table::read(&dir.join("headline.csv"), &HEADLINE_COLUMNS)?)?;
+    let headline = read_headline(&Table::read(&dir.join("headline.csv"), &crate::output::HEADLINE_COLUMNS)?)?;
     let horizons: Vec<(String, Month)> = headline.iter().fold(Vec::new(), |mut acc, h| {
         if !acc.iter().any(|(l, _)| *l == h.horizon) {
             acc.push((h.horizon.clone(), h.month));
@@ -40,7 +40,7 @@ pub fn load_with_manifest(dir: &Path, manifest: &[u8]) -> Result<RunSummary> {
         national: national.series(),
         segments: segments.effects(&horizons),
         gain: gain_shares(&national, &segments, &horizons),
-        regional: read_regional(&Table::read(&dir.join("regional_effects.csv"), &REGIONAL_COLUMNS)?)?,
+        regional: read_regional(&Table::read(&dir.join("regional_effects.csv"), &crate::output::REGIONAL_COLUMNS)?)?,
         fit: read_fit(&Table::read(&dir.join("fit.csv"), &["target", "unit", "observed", "simulated", "label"])?)?,
         assumptions: read_assumptions(&Table::read(&dir.join("assumptions.csv"), &ASSUMPTION_COLUMNS)?)?,
         uncertainty: match dir.join("uncertainty.csv") {
@@ -55,32 +55,6 @@ pub fn load_with_manifest(dir: &Path, manifest: &[u8]) -> Result<RunSummary> {
     })
 }
 
-const HEADLINE_COLUMNS: [&str; 13] = [
-    "metric",
-    "label",
-    "unit",
-    "horizon",
-    "month",
-    "mean",
-    "ci90_low",
-    "ci90_high",
-    "p05",
-    "p95",
-    "replications",
-    "baseline_mean",
-    "scenario_mean",
-];
-const REGIONAL_COLUMNS: [&str; 9] = [
-    "province",
-    "area",
-    "horizon",
-    "month",
-    "taobao_gmv_share_change_pp",
-    "ci90_low",
-    "ci90_high",
-    "baseline_taobao_gmv_share_pct",
-    "wechat_only_share_pct",
-];
 const ASSUMPTION_COLUMNS: [&str; 10] = ["name", "unit", "value", "default", "low", "high", "prior", "label", "description", "source"];
 
 fn month(row: &RowRef, column: &str) -> Result<Month> {
