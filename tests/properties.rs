@@ -11,7 +11,7 @@
 //! (c) arbitrary bytes replacing one data file: always an error naming that
 //!     file; mutations of the real files (a cell, a line, a cut): no panic.
 //!
-//! Cases: each property runs the default count given below (about 11,000
+//! Cases: each property runs the default count given below (12,000
 //! cases in all, a few seconds on the project's machine), or `PROPTEST_CASES`
 //! per property when that variable is set, for long local campaigns:
 //! `PROPTEST_CASES=200000 cargo test --release properties`.
