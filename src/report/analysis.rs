@@ -75,7 +75,7 @@ pub fn uncertainty_blocks(u: &Uncertainty) -> Vec<Block<'static>> {
         Block::Paragraph(sentence),
         table_or(table, false, "No parameter draws."),
         Block::Note(format!(
-            "Each draw was simulated at scale {} with {} replications and common random numbers; the draws are in uncertainty.csv. `shareshift sensitivity` says which parameters drive the spread.",
+            "Each draw was simulated at scale {} with {} replications and common random numbers; the draws are in uncertainty.csv. The sensitivity command (shareshift sensitivity) says which parameters drive the spread.",
             general(u.scale),
             u.replications
         )),
