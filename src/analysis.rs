@@ -240,10 +240,17 @@ pub fn sensitivity_indices(
 #[derive(Debug, Clone)]
 pub struct Axis {
     pub name: String,
+    /// The registry's unit, for the chart's axis label.
+    pub unit: String,
     pub values: Vec<f64>,
 }
 
 impl Axis {
+    /// "theta (weight (0-1))": the parameter with its unit.
+    pub fn label(&self) -> String {
+        if self.unit.is_empty() { self.name.clone() } else { format!("{} ({})", self.name, self.unit) }
+    }
+
     /// Parses `NAME=FROM:TO:STEPS`, checking the name and range against the registry.
     pub fn parse(text: &str, data: &DataSet) -> Result<Axis> {
         let bad = |expected: &str| Error::Flag { flag: "--param".into(), expected: expected.into(), found: text.into() };
@@ -263,7 +270,8 @@ impl Axis {
             data.registry.check(name, v).map_err(|(expected, found)| Error::Flag { flag: format!("--param {name}"), expected, found })?;
         }
         let values = (0..steps).map(|k| from + (to - from) * k as f64 / (steps - 1) as f64).collect();
-        Ok(Axis { name: name.to_string(), values })
+        let unit = data.registry.get(name).map(|s| s.unit.clone()).unwrap_or_default();
+        Ok(Axis { name: name.to_string(), unit, values })
     }
 }
 

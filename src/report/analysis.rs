@@ -270,7 +270,7 @@ pub fn sweep_files(axes: &[Axis], points: &[Point], m: &AnalysisMeta) -> Result<
                         points.first().map(|p| p.horizon.as_str()).unwrap_or(""),
                         axes[0].name
                     ),
-                    x_label: axes[0].name.clone(),
+                    x_label: axes[0].label(),
                     y_label: h.unit.to_string(),
                     lines: vec![(h.label.to_string(), charts::TAOBAO_ORANGE, line)],
                     size: charts::CHART_SIZE,
@@ -285,8 +285,8 @@ pub fn sweep_files(axes: &[Axis], points: &[Point], m: &AnalysisMeta) -> Result<
                 &HeatMap {
                     title: format!("{} ({})", h.label, h.unit),
                     caption: format!("{} over a grid of {} and {}, each point recalibrated.", h.label, axes[0].name, axes[1].name),
-                    x_label: axes[1].name.clone(),
-                    y_label: axes[0].name.clone(),
+                    x_label: axes[1].label(),
+                    y_label: axes[0].label(),
                     xs: axes[1].values.clone(),
                     ys: axes[0].values.clone(),
                     values,
