@@ -67,13 +67,45 @@ fn errors(log: &str) -> Vec<&str> {
     log.lines().filter(|l| (l.contains(":CONSOLE") && (l.contains("Uncaught") || l.contains("rror"))) || l.contains("net::ERR_")).collect()
 }
 
-#[test]
-fn report_loads_in_a_browser_and_shows_every_chart() {
-    let Some(browser) = chromium() else {
+/// Chromium, or None where the test may be skipped (not under `.ci/run`).
+fn browser_or_skip() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
         assert!(std::env::var("SHARESHIFT_REQUIRE_BROWSER").as_deref() != Ok("1"), "Chromium is required here but not installed");
         eprintln!("SKIPPED: no Chromium; .ci/run installs it (apt-get install chromium)");
-        return;
-    };
+    }
+    found
+}
+
+/// The report in `out` loads without errors, is not blank, and each of its
+/// charts, shown alone, is drawn. Returns the chart ids.
+fn assert_report_shows_every_chart(browser: &Path, out: &Path, scratch: &Path) -> Vec<String> {
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let ids: Vec<String> =
+        html.split("<figure class=\"chart\" id=\"chart-").skip(1).filter_map(|s| s.split('"').next()).map(str::to_string).collect();
+    let url = format!("file://{}", out.join("report.html").display());
+
+    let page = scratch.join("page.png");
+    let log = screenshot(browser, &url, &page, &scratch.join("profile"), "1200,3000");
+    assert!(errors(&log).is_empty(), "the report logged errors: {:?}", errors(&log));
+    let (share, colours) = ink(&page);
+    assert!(share > 0.02 && colours > 10, "the page looks blank: {share:.3} inked, {colours} colours");
+
+    for id in &ids {
+        let shot = scratch.join(format!("{id}.png"));
+        let log = screenshot(browser, &format!("{url}#chart-{id}"), &shot, &scratch.join("profile"), "1000,900");
+        assert!(errors(&log).is_empty(), "{id}: errors {:?}", errors(&log));
+        let (share, colours) = ink(&shot);
+        // A drawn chart has axes, labels and coloured series: well above 2%
+        // of the view and many colours (anti-aliased lines and text).
+        assert!(share > 0.02 && colours > 20, "chart {id} looks blank: {share:.3} inked, {colours} colours");
+    }
+    ids
+}
+
+#[test]
+fn report_loads_in_a_browser_and_shows_every_chart() {
+    let Some(browser) = browser_or_skip() else { return };
     let dir = util::scratch("browser");
     let o = util::shareshift(&[
         "run",
@@ -87,26 +119,33 @@ fn report_loads_in_a_browser_and_shows_every_chart() {
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", util::stderr(&o));
-    let out = dir.join("wechat_pay_on_taobao");
-    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    let ids: Vec<String> =
-        html.split("<figure class=\"chart\" id=\"chart-").skip(1).filter_map(|s| s.split('"').next()).map(str::to_string).collect();
+    let ids = assert_report_shows_every_chart(&browser, &dir.join("wechat_pay_on_taobao"), &dir);
     assert!(ids.len() >= 6, "expected at least six charts, found {ids:?}");
-    let url = format!("file://{}", out.join("report.html").display());
+}
 
-    let page = dir.join("page.png");
-    let log = screenshot(&browser, &url, &page, &dir.join("profile"), "1200,3000");
-    assert!(errors(&log).is_empty(), "the report logged errors: {:?}", errors(&log));
-    let (share, colours) = ink(&page);
-    assert!(share > 0.02 && colours > 10, "the page looks blank: {share:.3} inked, {colours} colours");
-
-    for id in &ids {
-        let shot = dir.join(format!("{id}.png"));
-        let log = screenshot(&browser, &format!("{url}#chart-{id}"), &shot, &dir.join("profile"), "1000,900");
-        assert!(errors(&log).is_empty(), "{id}: errors {:?}", errors(&log));
-        let (share, colours) = ink(&shot);
-        // A drawn chart has axes, labels and coloured series: well above 2%
-        // of the view and many colours (anti-aliased lines and text).
-        assert!(share > 0.02 && colours > 20, "chart {id} looks blank: {share:.3} inked, {colours} colours");
-    }
+/// A two-parameter sweep's report: one heat map per headline outcome, each
+/// drawn.
+#[test]
+fn sweep_report_loads_in_a_browser_and_shows_every_heat_map() {
+    let Some(browser) = browser_or_skip() else { return };
+    let dir = util::scratch("browser_sweep");
+    let out = dir.join("sweep");
+    let o = util::shareshift(&[
+        "sweep",
+        util::scenario("wechat_pay_on_taobao.toml").to_str().unwrap(),
+        "--param",
+        "theta=0.1:0.6:2",
+        "--param",
+        "b_stick=1:2:2",
+        "--scale",
+        "100000",
+        "--replications",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", util::stderr(&o));
+    let ids = assert_report_shows_every_chart(&browser, &out, &dir);
+    assert_eq!(ids.len(), 5, "one chart per headline outcome: {ids:?}");
 }
