@@ -28,29 +28,6 @@ pub struct AnalysisMeta {
 
 /// The "Parameter uncertainty" section of a run's report.
 pub fn uncertainty_blocks(u: &Uncertainty) -> Vec<Block<'static>> {
-    let mut table = Table {
-        columns: columns(&[
-            ("Metric", false),
-            ("Horizon", false),
-            ("Chance alone (90% interval)", true),
-            ("With parameter uncertainty (median, 5th–95th)", true),
-            ("Unit", false),
-        ]),
-        rows: Vec::new(),
-    };
-    for r in &u.rows {
-        let d = super::text::decimals_for_change(r.stochastic.mean);
-        table.rows.push(vec![
-            Cell::text(r.label.clone()),
-            Cell::text(r.horizon.clone()),
-            Cell::number(
-                format!("{} ({})", fixed(r.stochastic.mean, d), interval(r.stochastic.low, r.stochastic.high, d)),
-                r.stochastic.mean,
-            ),
-            Cell::number(format!("{} ({})", fixed(r.total.mean, d), interval(r.total.low, r.total.high, d)), r.total.mean),
-            Cell::text(r.unit.clone()),
-        ]);
-    }
     let first = u.rows.first();
     let sentence = match first {
         Some(r) => format!(
@@ -73,9 +50,8 @@ pub fn uncertainty_blocks(u: &Uncertainty) -> Vec<Block<'static>> {
     vec![
         heading(2, "Parameter uncertainty", "uncertainty"),
         Block::Paragraph(sentence),
-        table_or(table, false, "No parameter draws."),
         Block::Note(format!(
-            "Each draw was simulated at scale {} with {} replications and common random numbers; the draws are in uncertainty.csv. The sensitivity command (shareshift sensitivity) says which parameters drive the spread.",
+            "The headline table above sets each outcome's spread over the draws beside its interval from chance alone. Each draw was simulated at scale {} with {} replications and common random numbers; the draws are in uncertainty.csv. The sensitivity command (shareshift sensitivity) says which parameters drive the spread.",
             general(u.scale),
             u.replications
         )),

@@ -359,7 +359,7 @@ pub(crate) fn columns(spec: &[(&str, bool)]) -> Vec<Column> {
 
 /// The headline table: one row per metric and horizon, as in `headline.csv`.
 pub fn headline_table(s: &RunSummary) -> Table {
-    let columns = columns(&[
+    let mut names = vec![
         ("Metric", false),
         ("Horizon", false),
         ("Month", false),
@@ -368,9 +368,32 @@ pub fn headline_table(s: &RunSummary) -> Table {
         ("Baseline level", true),
         ("Scenario level", true),
         ("Unit", false),
-    ]);
-    let rows = s.headline.iter().map(headline_row).collect();
-    Table { columns, rows }
+    ];
+    if s.uncertainty.is_some() {
+        names.insert(5, ("With parameter uncertainty (median, 5th–95th)", true));
+    }
+    let rows = s
+        .headline
+        .iter()
+        .map(|h| {
+            let mut row = headline_row(h);
+            if let Some(u) = &s.uncertainty {
+                row.insert(5, with_parameter_uncertainty(h, u));
+            }
+            row
+        })
+        .collect();
+    Table { columns: columns(&names), rows }
+}
+
+/// The spread over parameter draws of `h`'s metric at its horizon (draws
+/// are evaluated at one horizon only; other rows are not available).
+fn with_parameter_uncertainty(h: &Headline, u: &super::Uncertainty) -> Cell {
+    let d = decimals_for_unit(&h.unit);
+    match u.rows.iter().find(|r| r.metric == h.metric && r.horizon == h.horizon) {
+        Some(r) => Cell::number(format!("{} ({})", fixed(r.total.mean, d), interval(r.total.low, r.total.high, d)), r.total.mean),
+        None => Cell::number(NOT_AVAILABLE.to_string(), f64::NAN),
+    }
 }
 
 fn headline_row(h: &Headline) -> Vec<Cell> {
@@ -797,6 +820,41 @@ pub fn comparison_blocks<'a>(summaries: &[RunSummary], charts: &'a [RenderedChar
 mod tests {
     use super::*;
     use crate::report::{Band, fixture};
+
+    /// With parameter draws, the headline table gains their spread beside
+    /// the stochastic interval, on the rows of the horizon they were taken at.
+    #[test]
+    fn headline_table_shows_parameter_uncertainty_beside_chance() {
+        let mut s = fixture::summary();
+        assert_eq!(headline_table(&s).columns.len(), 8);
+        let h = s.headline.iter().find(|h| h.horizon == "+12 months").unwrap().clone();
+        s.uncertainty = Some(crate::report::Uncertainty {
+            draws: 8,
+            parameters: vec!["theta".into()],
+            rows: vec![crate::report::UncertaintyRow {
+                metric: h.metric.clone(),
+                label: h.label.clone(),
+                unit: h.unit.clone(),
+                horizon: h.horizon.clone(),
+                stochastic: h.value,
+                total: Band { mean: 4.5, low: 1.0, high: 10.6 },
+            }],
+            fit_gap_max_pp: 0.1,
+            fit_gap_mean_pp: 0.06,
+            scale: 10000.0,
+            replications: 4,
+        });
+        let t = headline_table(&s);
+        assert_eq!(t.columns[5].header, "With parameter uncertainty (median, 5th–95th)");
+        let row = |horizon: &str| t.rows.iter().find(|r| r[0].text == h.label && r[1].text == horizon).unwrap();
+        assert_eq!(row("+12 months")[5].text, "4.50 (1.00–10.60)");
+        assert_eq!(row("+3 months")[5].text, NOT_AVAILABLE);
+        assert_eq!(
+            row("+12 months")[4].text,
+            interval(h.value.low, h.value.high, decimals_for_unit(&h.unit)),
+            "the stochastic interval stays"
+        );
+    }
 
     #[test]
     fn fixed_never_prints_minus_zero_or_nan() {
