@@ -15,20 +15,7 @@ fn csv_rows(path: &std::path::Path) -> Vec<std::collections::BTreeMap<String, St
 fn sweep_of_theta_is_monotone_and_recalibrated() {
     let dir = util::scratch("sweep");
     let out = dir.join("sweep");
-    let o = util::shareshift(&[
-        "sweep",
-        util::scenario("wechat_pay_on_taobao.toml").to_str().unwrap(),
-        "--param",
-        "theta=0.05:0.8:3",
-        "--scale",
-        "50000",
-        "--replications",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", util::stderr(&o));
+    util::small_run("sweep", &util::scenario("wechat_pay_on_taobao.toml"), &["--param", "theta=0.05:0.8:3"], "50000", &out);
     let rows = csv_rows(&out.join("sweep.csv"));
     assert_eq!(rows.len(), 3);
     let gain: Vec<f64> = rows.iter().map(|r| r["taobao_gmv_share_change"].parse().unwrap()).collect();
@@ -49,28 +36,10 @@ fn sensitivity_names_the_top_drivers() {
     let scenario = util::write(
         &dir,
         "narrowed.toml",
-        &format!("extends = \"{}\"\n[uncertainty]\ntheta = [0.1, 0.6]\n", util::scenario("baseline.toml").display())
-            .replace("baseline.toml\"", "wechat_pay_on_taobao.toml\""),
+        &format!("extends = \"{}\"\n[uncertainty]\ntheta = [0.1, 0.6]\n", util::scenario("wechat_pay_on_taobao.toml").display()),
     );
     let out = dir.join("sens");
-    let o = util::shareshift(&[
-        "sensitivity",
-        scenario.to_str().unwrap(),
-        "--method",
-        "morris",
-        "--samples",
-        "3",
-        "--params",
-        "theta,b_habit",
-        "--scale",
-        "50000",
-        "--replications",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", util::stderr(&o));
+    util::small_run("sensitivity", &scenario, &["--method", "morris", "--samples", "3", "--params", "theta,b_habit"], "50000", &out);
     let points = csv_rows(&out.join("points.csv"));
     assert_eq!(points.len(), 3 * (2 + 1), "r (d + 1) Morris points");
     assert!(points.iter().all(|p| (0.1..=0.6).contains(&p["theta"].parse::<f64>().unwrap())), "theta stays in the narrowed range");
@@ -84,7 +53,7 @@ fn sensitivity_names_the_top_drivers() {
     assert!(util::stderr(&again).contains("manifest.json: field `analysis`: expected the manifest of a run"), "{}", util::stderr(&again));
 }
 
-/// `run --uncertainty N` adds parameter draws and a report section with both
+/// `run --uncertainty N` adds parameter draws, a report section and a headline column beside the
 /// intervals; a fixed parameter stays fixed in every draw.
 #[test]
 fn run_with_uncertainty_reports_both_intervals() {
@@ -94,20 +63,7 @@ fn run_with_uncertainty_reports_both_intervals() {
         "fixed.toml",
         &format!("extends = \"{}\"\n[uncertainty]\ntheta = 0.25\n", util::scenario("wechat_pay_on_taobao.toml").display()),
     );
-    let o = util::shareshift(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--scale",
-        "50000",
-        "--replications",
-        "2",
-        "--uncertainty",
-        "4",
-        "--out",
-        dir.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", util::stderr(&o));
+    util::small_run("run", &scenario, &["--uncertainty", "4"], "50000", &dir);
     let run = dir.join("fixed");
     let draws = csv_rows(&run.join("uncertainty.csv"));
     assert_eq!(draws.len(), 4);

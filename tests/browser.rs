@@ -130,22 +130,13 @@ fn sweep_report_loads_in_a_browser_and_shows_every_heat_map() {
     let Some(browser) = browser_or_skip() else { return };
     let dir = util::scratch("browser_sweep");
     let out = dir.join("sweep");
-    let o = util::shareshift(&[
+    util::small_run(
         "sweep",
-        util::scenario("wechat_pay_on_taobao.toml").to_str().unwrap(),
-        "--param",
-        "theta=0.1:0.6:2",
-        "--param",
-        "b_stick=1:2:2",
-        "--scale",
+        &util::scenario("wechat_pay_on_taobao.toml"),
+        &["--param", "theta=0.1:0.6:2", "--param", "b_stick=1:2:2"],
         "100000",
-        "--replications",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", util::stderr(&o));
+        &out,
+    );
     let ids = assert_report_shows_every_chart(&browser, &out, &dir);
     assert_eq!(ids.len(), 5, "one chart per headline outcome: {ids:?}");
 }

@@ -35,6 +35,16 @@ pub fn shareshift(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shareshift")).args(args).current_dir(root()).output().expect("run shareshift")
 }
 
+/// Runs `command SCENARIO extra...` small and quiet (`--scale scale`, two
+/// replications, `--out out`) and checks that it succeeds.
+pub fn small_run(command: &str, scenario: &Path, extra: &[&str], scale: &str, out: &Path) {
+    let mut args = vec![command, scenario.to_str().expect("UTF-8 path")];
+    args.extend_from_slice(extra);
+    args.extend(["--scale", scale, "--replications", "2", "--out", out.to_str().expect("UTF-8 path"), "--quiet"]);
+    let o = shareshift(&args);
+    assert!(o.status.success(), "shareshift {}: {}", args.join(" "), stderr(&o));
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
