@@ -53,8 +53,9 @@ fn sensitivity_names_the_top_drivers() {
     assert!(util::stderr(&again).contains("manifest.json: field `analysis`: expected the manifest of a run"), "{}", util::stderr(&again));
 }
 
-/// `run --uncertainty N` adds parameter draws, a report section and a headline column beside the
-/// intervals; a fixed parameter stays fixed in every draw.
+/// `run --uncertainty N` adds parameter draws, a report section and a
+/// headline column beside the stochastic intervals; a fixed parameter stays
+/// fixed in every draw.
 #[test]
 fn run_with_uncertainty_reports_both_intervals() {
     let dir = util::scratch("uncertainty");
