@@ -97,6 +97,12 @@ impl State {
     pub fn habit(self) -> usize {
         (self.0 >> 6 & 31) as usize
     }
+    /// Main platform (3 bits) | habit level (5 bits): one index for tables
+    /// by both.
+    #[inline(always)]
+    pub fn main_habit(self) -> usize {
+        (self.0 >> 3 & 0xFF) as usize
+    }
     #[inline(always)]
     pub fn with_main(self, main: usize, habit: usize) -> State {
         State(self.0 & !(0xFF << 3) | (main as u32) << 3 | (habit as u32) << 6)
@@ -200,6 +206,7 @@ impl Population {
                 (*t, *s) = draw_consumer(i, &draws[c], pop, p_alipay_primary, if entrant { entrant_mix } else { None }, streams);
             }
         });
+        sort_by_type(&mut traits, &mut state, &cells, initial_active);
         (Population { traits, cells }, state)
     }
 
@@ -210,6 +217,46 @@ impl Population {
     pub fn is_empty(&self) -> bool {
         self.traits.is_empty()
     }
+}
+
+/// The traits that decide a fast-path consumer's choice probabilities: band,
+/// frequency class, primary wallet, consideration set, averse wallets (all
+/// but the friction level, which matters only where a wallet must be set up).
+pub const TYPE_MASK: u32 = 0x3_FF0F;
+
+/// Orders each cell's initial consumers by type, so that consumers who share
+/// their choice probabilities are neighbours and the monthly step computes
+/// those once for a run of them. Consumers are exchangeable within a cell
+/// (draws are keyed by position), so this relabels them without changing
+/// the model. Shoppers who enter later keep their order: they become active
+/// in it.
+fn sort_by_type(traits: &mut [Traits], state: &mut [State], cells: &[Range<u32>], initial_active: &[u32]) {
+    let mut segments = Vec::with_capacity(cells.len());
+    let (mut traits_rest, mut state_rest) = (traits, state);
+    let mut offset = 0usize;
+    for (range, &n) in cells.iter().zip(initial_active) {
+        let (start, len) = (range.start as usize, (n as usize).min(range.len()));
+        let (_, t) = std::mem::take(&mut traits_rest).split_at_mut(start - offset);
+        let (_, s) = std::mem::take(&mut state_rest).split_at_mut(start - offset);
+        let (tc, t) = t.split_at_mut(len);
+        let (sc, s) = s.split_at_mut(len);
+        segments.push((tc, sc));
+        (traits_rest, state_rest, offset) = (t, s, start + len);
+    }
+    segments.into_par_iter().for_each(|(tc, sc)| {
+        let mut keyed: Vec<(u32, u32, u32)> = tc.iter().zip(sc.iter()).map(|(t, s)| (type_order(*t, *s), t.0, s.0)).collect();
+        keyed.sort_unstable();
+        for ((t, s), (_, traits, state)) in tc.iter_mut().zip(sc.iter_mut()).zip(keyed) {
+            (*t, *s) = (Traits(traits), State(state));
+        }
+    });
+}
+
+/// The order of types within a cell: band, primary wallet and wallets held
+/// first (the fast path sums a run of consumers that share them in one
+/// accumulator), then the remaining traits.
+fn type_order(t: Traits, s: State) -> u32 {
+    (t.band() as u32) << 20 | (t.primary() as u32) << 18 | (s.held().0 as u32) << 15 | (t.averse().0 as u32) << 13 | (t.consider_bits() as u32) << 7 | (t.freq() as u32) << 5 | t.kappa() as u32
 }
 
 fn cell_draw(rural: bool, band_shares: &[f64; N_BANDS], pop: &PopulationParams, fitted: &Fitted) -> CellDraw {

@@ -58,6 +58,29 @@ impl Streams {
     }
 }
 
+impl Streams {
+    /// Keys of the 32-bit words of a month (`lane_draw`), one per word.
+    pub fn lane_keys<const N: usize>(&self, month: u32) -> [u32; N] {
+        std::array::from_fn(|k| (mix(self.key ^ (0x4C41_4E45 << 32 | (month as u64) << 8 | k as u64)) >> 32) as u32)
+    }
+}
+
+/// 32 random bits for a consumer from a month's word key: Wellons' lowbias32
+/// integer hash (a bijection with near-ideal avalanche) of the consumer index
+/// XOR the key. Each word of each month is a different permutation of the
+/// consumers' draws. 32-bit multiplications vectorise where the 64-bit ones
+/// of `Streams::bits` do not, so the fast path (`model::fast`) draws eight
+/// consumers' words in a few vector instructions.
+#[inline(always)]
+pub fn lane_draw(consumer: u32, key: u32) -> u32 {
+    let mut x = consumer ^ key;
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x21F0_AAAD);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0xD35A_2D97);
+    x ^ x >> 15
+}
+
 /// A uniform in [0, 1) from the top 32 of 64 random bits.
 #[inline(always)]
 pub fn unit(bits: u64) -> f64 {
@@ -85,10 +108,16 @@ impl ExpTable {
         ExpTable(t)
     }
 
+    /// The quantiles, for vector look-ups.
+    pub fn values(&self) -> &[f32; 4096] {
+        &self.0
+    }
+
     #[inline(always)]
     pub fn draw(&self, bits12: u64) -> f32 {
         self.0[(bits12 & 4095) as usize]
     }
+
 }
 
 impl Default for ExpTable {

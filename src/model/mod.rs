@@ -23,6 +23,9 @@ use crate::rng::{ExpTable, Purpose, Streams, unit, unit16};
 use crate::scenario::Regime;
 use crate::wallet::{N_WALLETS, Wallet, WalletSet};
 use rayon::prelude::*;
+
+mod fast;
+use fast::{BATCH, Group, WORDS};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -87,8 +90,8 @@ pub struct MonthTables {
     pub kexp: [f32; N_KAPPA],
     /// exp(b_habit * habit) of each habit level.
     pub hexp: [f32; HABIT_LEVELS],
-    pub habit_same: [u8; HABIT_LEVELS],
-    pub habit_switch: u8,
+    pub habit_same: [u32; HABIT_LEVELS],
+    pub habit_switch: u32,
     /// Expected orders per month by band and frequency class.
     pub lambda: [[f32; N_FREQ]; N_BANDS],
     /// Average order value (CNY) by band and platform.
@@ -96,13 +99,41 @@ pub struct MonthTables {
     /// Monthly adoption probability of each wallet by cell.
     pub adopt: Vec<[f32; N_WALLETS]>,
     pub exp: ExpTable,
-    /// base x usable weight of the untracked platforms, by cell, band and
-    /// payment key without a wallet last used (held | primary): the fast
-    /// path's weights in one look-up. Tracked platforms' lanes are 0.
-    pub untracked: Vec<[[[f32; LANES]; 32]; N_BANDS]>,
     /// Wallets held for which some platform may have nothing usable this
     /// month: those consumers take the general path.
     pub general: [bool; 8],
+    /// base x usable weight by cell and platform (`cell * N_PLATFORMS + p`),
+    /// then by band and weight row (`band << 9 | held | primary << 3 | wallet
+    /// last used on Taobao/Tmall << 5 | on JD << 7`): a fast-path consumer's
+    /// weight on a platform in one look-up.
+    pub rows: Vec<[f32; 2048]>,
+    /// Bit `held | averse << 3` set where such consumers take the fast path:
+    /// a usable wallet on every platform this month and no wallet to adopt.
+    pub fast_bits: u32,
+    /// The payment split on Taobao/Tmall (0) and JD (1) as cut points on a
+    /// 16-bit uniform, by payment key: the wallet is the number of cuts at
+    /// or below the draw (0 = Alipay, 1 = WeChat Pay, 2 = card).
+    pub cuts: Box<[[[u32; 2]; N_KEYS]; 2]>,
+    /// `lambda` and `aov` as flat tables (band << 2 | frequency class; band
+    /// << 3 | platform), for lane-wise look-ups.
+    pub lambda_flat: [f32; 16],
+    pub aov_flat: [f32; 32],
+}
+
+/// The payment key of platform `p` within a weight row: the wallet last used
+/// counts on the tracked platforms only.
+fn row_key(row: usize, p: usize) -> usize {
+    match p {
+        TAOBAO => row & 127,
+        JD => row & 31 | row >> 2 & 0x60,
+        _ => row & 31,
+    }
+}
+
+/// The smallest 16-bit draw `v` with v / 65536 >= x: comparing integers
+/// against it decides exactly as comparing `unit16` against x.
+fn cut_point(x: f32) -> u32 {
+    (x as f64 * 65_536.0).ceil().clamp(0.0, 65_536.0) as u32
 }
 
 /// Buyers of each bought-platform mask, as packed 16-bit counters.
@@ -180,11 +211,11 @@ impl MonthTables {
         let carry = b.habit_carryover;
         let top = (HABIT_LEVELS - 1) as f64;
         let mut hexp = [0f32; HABIT_LEVELS];
-        let mut habit_same = [0u8; HABIT_LEVELS];
+        let mut habit_same = [0u32; HABIT_LEVELS];
         for l in 0..HABIT_LEVELS {
             let h = l as f64 / top;
             hexp[l] = (b.b_habit * h).exp() as f32;
-            habit_same[l] = (top * (carry * h + 1.0 - carry)).round() as u8;
+            habit_same[l] = (top * (carry * h + 1.0 - carry)).round() as u32;
         }
         let freq = pop.frequency_multipliers();
         let mut lambda = [[0f32; N_FREQ]; N_BANDS];
@@ -215,24 +246,39 @@ impl MonthTables {
             *flag = (0..N_PLATFORMS)
                 .any(|p| (0..4).any(|last| (0..N_WALLETS).any(|pr| pay_setup[p][pay_key(WalletSet(held as u8), pr, last)] > 0.0)));
         }
-        let untracked = base
-            .iter()
-            .map(|cell| {
-                let mut out = [[[0f32; LANES]; 32]; N_BANDS];
-                for band in 0..N_BANDS {
-                    for (hp, row) in out[band].iter_mut().enumerate() {
-                        for p in 0..N_PLATFORMS {
-                            if TRACKED_MASK >> p & 1 == 0 {
-                                row[p] = cell[band][p] * pay_usable[p][hp];
-                            }
-                        }
-                    }
+        let mut rows = vec![[0f32; 2048]; base.len() * N_PLATFORMS];
+        for (cell_platform, out) in rows.iter_mut().enumerate() {
+            let (cell, p) = (cell_platform / N_PLATFORMS, cell_platform % N_PLATFORMS);
+            for band in 0..N_BANDS {
+                for r in 0..512 {
+                    out[band << 9 | r] = base[cell][band][p] * pay_usable[p][row_key(r, p)];
                 }
-                out
-            })
-            .collect();
+            }
+        }
+        let mut fast_bits = 0u32;
+        for bin in 0..32 {
+            let (held, averse) = (WalletSet((bin & 7) as u8), WalletSet((bin >> 3) as u8));
+            let may_adopt = [Wallet::Alipay, Wallet::WechatPay].iter().any(|&w| !held.contains(w) && !averse.contains(w));
+            fast_bits |= ((!general[bin & 7] && !may_adopt) as u32) << bin;
+        }
+        let mut cuts = Box::new([[[0u32; 2]; N_KEYS]; 2]);
+        for (tracked, p) in [TAOBAO, JD].into_iter().enumerate() {
+            for (k, split) in pay_split[p].iter().enumerate() {
+                cuts[tracked][k] = [cut_point(split[0]), cut_point(split[0] + split[1])];
+            }
+        }
+        let mut lambda_flat = [0f32; 16];
+        let mut aov_flat = [0f32; 32];
+        for band in 0..N_BANDS {
+            lambda_flat[band << 2..(band << 2) + N_FREQ].copy_from_slice(&lambda[band]);
+            aov_flat[band << 3..(band << 3) + LANES].copy_from_slice(&aov[band]);
+        }
         MonthTables {
-            untracked,
+            rows,
+            fast_bits,
+            cuts,
+            lambda_flat,
+            aov_flat,
             general,
             base,
             pay_usable,
@@ -244,7 +290,7 @@ impl MonthTables {
             kexp: kappa.map(|k| (-k).exp() as f32),
             hexp,
             habit_same,
-            habit_switch: (top * (1.0 - carry)).round() as u8,
+            habit_switch: (top * (1.0 - carry)).round() as u32,
             lambda,
             aov,
             adopt,
@@ -433,97 +479,45 @@ impl Step<'_> {
     }
 
     fn chunk(&self, cell: usize, first: u32, states: &mut [State]) -> [Sums; N_BANDS] {
+        let t = self.tables;
+        let rows = &t.rows[cell * N_PLATFORMS..(cell + 1) * N_PLATFORMS];
+        let keys = self.streams.lane_keys::<WORDS>(self.month);
         let mut acc = vec![BandAcc::new(); N_BANDS];
-        for (j, slot) in states.iter_mut().enumerate() {
-            let i = first + j as u32;
-            let tr = self.traits[i as usize];
-            let a = &mut acc[tr.band()];
-            *slot = if self.takes_general_path(tr, *slot) { self.general(i, tr, *slot, cell, a) } else { self.fast(i, tr, *slot, cell, a) };
+        let mut group = Group::new();
+        #[cfg(target_arch = "x86_64")]
+        let simd = fast::avx2::available();
+        for (b, batch) in states.chunks_mut(BATCH).enumerate() {
+            let i0 = first + (b * BATCH) as u32;
+            let live = batch.len();
+            let tr: [Traits; BATCH] = match self.traits.get(i0 as usize..i0 as usize + BATCH).map(<[Traits; BATCH]>::try_from) {
+                Some(Ok(full)) if live == BATCH => full,
+                _ => std::array::from_fn(|l| if l < live { self.traits[i0 as usize + l] } else { Traits::default() }),
+            };
+            let general = match <&mut [State; BATCH]>::try_from(&mut *batch) {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the CPU supports AVX2 (checked once per chunk).
+                Ok(full) if simd => unsafe { fast::avx2::step_batch_avx2(t, rows, &keys, i0, &tr, full, BATCH, &mut acc, &mut group) },
+                Ok(full) => fast::step_batch(t, rows, &keys, i0, &tr, full, BATCH, &mut acc, &mut group),
+                Err(_) => {
+                    let mut padded = [State::default(); BATCH];
+                    padded[..live].copy_from_slice(batch);
+                    let general = fast::step_batch(t, rows, &keys, i0, &tr, &mut padded, live, &mut acc, &mut group);
+                    batch.copy_from_slice(&padded[..live]);
+                    general
+                }
+            };
+            if general != 0 {
+                for l in (0..live).filter(|&l| general >> l & 1 != 0) {
+                    batch[l] = self.general(i0 + l as u32, tr[l], batch[l], cell, &mut acc[tr[l].band()]);
+                }
+            }
         }
+        group.fold(&mut acc);
         let mut out = [Sums::default(); N_BANDS];
         for (band, a) in acc.into_iter().enumerate() {
-            out[band] = a.into_sums(self.tables, band);
+            out[band] = a.into_sums(t, band);
         }
         out
-    }
-
-    /// Whether a consumer needs the general path: nothing usable on some
-    /// platform this month, or a wallet it may still adopt. Most consumers
-    /// hold a usable wallet everywhere and take the fast path.
-    #[inline(always)]
-    fn takes_general_path(&self, tr: Traits, s: State) -> bool {
-        let held = s.held();
-        let averse = tr.averse();
-        let may_adopt = [Wallet::Alipay, Wallet::WechatPay].iter().any(|&w| !held.contains(w) && !averse.contains(w));
-        self.tables.general[held.0 as usize] || may_adopt
-    }
-
-    /// The same step as `general` for a consumer who holds a usable wallet on
-    /// every platform and has nothing to adopt: no set-up terms, and the
-    /// untracked platforms' weights in one table row.
-    #[inline(always)]
-    fn fast(&self, i: u32, tr: Traits, mut s: State, cell: usize, acc: &mut BandAcc) -> State {
-        let t = self.tables;
-        let band = tr.band();
-        let held = s.held();
-        acc.wallets[(held.0 | tr.averse().0 << 3) as usize] += 1;
-        let hp = pay_key(held, tr.primary(), 0) & 31;
-        let main = s.main();
-        let hexp = t.hexp[s.habit()];
-        let consider = &t.consider[tr.consider_bits()];
-        let base = &t.base[cell][band];
-        let row = &t.untracked[cell][band][hp];
-        let mut w = [0f32; LANES];
-        for p in 0..LANES {
-            let habit = if p == main { hexp } else { 1.0 };
-            w[p] = row[p] * consider[p] * habit;
-        }
-        let key_t = pay_key(held, tr.primary(), s.last_wallet(TAOBAO)) & (N_KEYS - 1);
-        let key_j = pay_key(held, tr.primary(), s.last_wallet(JD)) & (N_KEYS - 1);
-        let habit_t = if main == TAOBAO { hexp } else { 1.0 };
-        let habit_j = if main == JD { hexp } else { 1.0 };
-        let wt = base[TAOBAO] * t.pay_usable[TAOBAO][key_t] * consider[TAOBAO] * habit_t;
-        let wj = base[JD] * t.pay_usable[JD][key_j] * consider[JD] * habit_j;
-        let total = tree_sum(&w) + (wt + wj);
-        if !(total > 0.0 && total.is_finite()) {
-            return s;
-        }
-        let scale = t.lambda[band][tr.freq()] / total;
-        let mut orders = [0f32; LANES];
-        for p in 0..LANES {
-            orders[p] = w[p] * scale;
-        }
-        let (ot, oj) = (wt * scale, wj * scale);
-        let slot = &mut acc.untracked[hp];
-        for p in 0..LANES {
-            slot[p] += orders[p];
-        }
-        acc.key_orders[TAOBAO][key_t] += ot;
-        acc.key_orders[JD][key_j] += oj;
-
-        let r0 = self.streams.bits(i, self.month, Purpose::Choice, 0);
-        let r1 = self.streams.bits(i, self.month, Purpose::Choice, 1);
-        let all = [ot, oj, orders[2], orders[3], orders[4], orders[5]];
-        let mut bought = 0usize;
-        for (p, &o) in all.iter().enumerate() {
-            let e = t.exp.draw(if p < 4 { r0 >> (16 + 12 * p) } else { r1 >> (12 * (p - 4)) });
-            bought |= ((o > e) as usize) << p;
-        }
-        let spread = &SPREAD[bought];
-        acc.buyers[0] += spread[0];
-        acc.buyers[1] += spread[1];
-        acc.wechat_only_taobao_buyers += (held.is_wechat_only() as usize & bought >> TAOBAO & 1) as u32;
-        for (p, v) in [(TAOBAO, unit16(r1 >> 24)), (JD, unit16(r1 >> 40))] {
-            let split = &t.pay_split[p][if p == TAOBAO { key_t } else { key_j }];
-            let code = 1 + (v >= split[0]) as usize + (v >= split[0] + split[1]) as usize;
-            let keep = s.last_wallet(p);
-            s = s.with_last_wallet(p, if bought >> p & 1 != 0 { code } else { keep });
-        }
-        let aov = &t.aov[band];
-        let spend = [ot * aov[0], oj * aov[1], orders[2] * aov[2], orders[3] * aov[3], orders[4] * aov[4], orders[5] * aov[5]];
-        let new_main = choose_main(&spend, unit16(r0), main);
-        let habit_level = if new_main == main { t.habit_same[s.habit()] } else { t.habit_switch };
-        s.with_main(new_main, habit_level as usize)
     }
 
     #[inline(always)]

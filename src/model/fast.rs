@@ -1,0 +1,598 @@
+//! The fast path, eight consumers at a time.
+//!
+//! Most consumers hold a usable wallet on every platform and have nothing to
+//! adopt (`MonthTables::fast`). Their step is the same for all of them: weights
+//! from the month's tables, expected orders, first arrivals, the wallet of the
+//! last order on the tracked platforms, the main platform and its habit. Here
+//! that step runs lane by lane over a batch of `BATCH` neighbouring
+//! consumers, every quantity an array of eight lanes, so that the compiler
+//! turns each line into one vector instruction. Table look-ups become
+//! gathers; branches become selects.
+//!
+//! Consumers are sorted by type within a cell (`population::sort_by_type`),
+//! so a batch nearly always shares its band and the wallets held and primary
+//! wallet: its expected orders and buyers are then summed lane-wise in a
+//! group accumulator and folded into the band's accumulator only when the
+//! group changes. Mixed batches add lane by lane.
+//!
+//! The draws of this path are 32-bit counter-based hashes of the consumer
+//! index (`rng::lane_draw`), which vectorise, unlike 64-bit multiplication.
+
+use super::{BandAcc, JD, MonthTables, SPREAD, TAOBAO};
+use crate::choice::N_KEYS;
+use crate::params::N_BANDS;
+use crate::platform::N_PLATFORMS;
+use crate::population::{State, Traits};
+use crate::rng::lane_draw;
+
+/// Consumers per batch: eight 32-bit lanes fill a 256-bit vector register.
+pub const BATCH: usize = 8;
+
+type Lanes<T> = [T; BATCH];
+
+/// Random words per consumer and month on the fast path, as 16-bit halves:
+/// 0 = [main platform | wallet on Taobao/Tmall], 1 = [wallet on JD | arrival
+/// on Taobao/Tmall], 2 = [arrival on JD | on Pinduoduo], 3 = [on Douyin | on
+/// Kuaishou], 4 = [on other platforms | unused].
+pub const WORDS: usize = 5;
+
+/// Where platform p's 16-bit arrival draw sits: word, and shift in it.
+const fn arrival_half(p: usize) -> (usize, u32) {
+    ((p + 3) / 2, 16 * ((p as u32 + 1) % 2))
+}
+
+/// Orders and buyers summed lane-wise over a run of batches that share band,
+/// wallets held and primary wallet (the group), before they are folded into
+/// the band's accumulator.
+pub struct Group {
+    /// band | held | primary of the group, or `NONE`.
+    key: u32,
+    /// Expected orders per platform, by lane; for the tracked platforms also
+    /// by the wallet last used there (the payment key).
+    untracked: [Lanes<f32>; N_PLATFORMS],
+    taobao: [Lanes<f32>; 4],
+    jd: [Lanes<f32>; 4],
+    buyers: [Lanes<u32>; N_PLATFORMS],
+}
+
+impl Group {
+    const NONE: u32 = u32::MAX;
+
+    pub fn new() -> Group {
+        Group {
+            key: Group::NONE,
+            untracked: [[0.0; BATCH]; N_PLATFORMS],
+            taobao: [[0.0; BATCH]; 4],
+            jd: [[0.0; BATCH]; 4],
+            buyers: [[0; BATCH]; N_PLATFORMS],
+        }
+    }
+
+    /// Adds the group's sums to the band's accumulator and empties it. Lane
+    /// sums run in lane order, so results do not depend on the machine.
+    pub fn fold(&mut self, acc: &mut [BandAcc]) {
+        if self.key == Group::NONE {
+            return;
+        }
+        let band = (self.key >> 5) as usize;
+        let hp = (self.key & 31) as usize;
+        let a = &mut acc[band];
+        let sum = |x: &Lanes<f32>| x.iter().fold(0.0f32, |s, &v| s + v);
+        for p in 0..N_PLATFORMS {
+            if p != TAOBAO && p != JD {
+                a.untracked[hp][p] += sum(&self.untracked[p]);
+            }
+            let n: u32 = self.buyers[p].iter().sum();
+            a.buyers[p / 4] += (n as u64) << (16 * (p % 4));
+        }
+        for last in 0..4 {
+            a.key_orders[TAOBAO][hp | last << 5] += sum(&self.taobao[last]);
+            a.key_orders[JD][hp | last << 5] += sum(&self.jd[last]);
+        }
+        if hp & 3 == 2 {
+            // WeChat-Pay-only consumers: held = {WeChat Pay} (bit 1) only.
+            a.wechat_only_taobao_buyers += self.buyers[TAOBAO].iter().sum::<u32>();
+        }
+        *self = Group::new();
+    }
+}
+
+/// The fast path's per-lane inputs decoded from traits and state.
+struct Decoded {
+    band: Lanes<u32>,
+    freq: Lanes<u32>,
+    consider: Lanes<u32>,
+    averse: Lanes<u32>,
+    held: Lanes<u32>,
+    /// held | primary << 3: the payment key of the untracked platforms.
+    hp: Lanes<u32>,
+    main: Lanes<u32>,
+    level: Lanes<u32>,
+    last_t: Lanes<u32>,
+    last_j: Lanes<u32>,
+}
+
+#[inline(always)]
+fn decode(tr: &Lanes<Traits>, s: &Lanes<State>) -> Decoded {
+    let f = |g: &dyn Fn(u32, u32) -> u32| -> Lanes<u32> { std::array::from_fn(|l| g(tr[l].0, s[l].0)) };
+    Decoded {
+        band: f(&|t, _| t & 3),
+        freq: f(&|t, _| t >> 2 & 3),
+        consider: f(&|t, _| t >> 10 & 0x3F),
+        averse: f(&|t, _| t >> 16 & 3),
+        held: f(&|_, s| s & 7),
+        hp: f(&|t, s| s & 7 | t >> 5 & 0x18),
+        main: f(&|_, s| s >> 3 & 7),
+        level: f(&|_, s| s >> 6 & 31),
+        last_t: f(&|_, s| s >> 11 & 3),
+        last_j: f(&|_, s| s >> 13 & 3),
+    }
+}
+
+/// Steps the live lanes of a batch that take the fast path and returns the
+/// lanes left for the general path. `first` is the index of lane 0's
+/// consumer, `keys` the month's keys of the random words, `rows` the cell's
+/// weight rows by platform.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn step_batch(
+    t: &MonthTables,
+    rows: &[[f32; 2048]],
+    keys: &[u32; WORDS],
+    first: u32,
+    tr: &Lanes<Traits>,
+    s: &mut Lanes<State>,
+    live: usize,
+    acc: &mut [BandAcc],
+    group: &mut Group,
+) -> u32 {
+    let d = decode(tr, s);
+    let fast: Lanes<bool> = std::array::from_fn(|l| l < live && t.fast_bits >> (d.held[l] | d.averse[l] << 3) & 1 != 0);
+
+    // Weights: the row of (band, held, primary, wallets last used) times
+    // consideration and, on the main platform, habit.
+    let row: Lanes<usize> = std::array::from_fn(|l| (d.band[l] << 9 | d.hp[l] | d.last_t[l] << 5 | d.last_j[l] << 7) as usize & 2047);
+    let hexp: Lanes<f32> = std::array::from_fn(|l| t.hexp[d.level[l] as usize & 31]);
+    let mut w = [[0f32; BATCH]; N_PLATFORMS];
+    for (p, wp) in w.iter_mut().enumerate() {
+        let table = &rows[p];
+        for l in 0..BATCH {
+            let considered = (d.consider[l] >> p & 1) as f32;
+            let habit = if d.main[l] == p as u32 { hexp[l] } else { 1.0 };
+            wp[l] = table[row[l]] * considered * habit;
+        }
+    }
+    // The same sum as `lane_sum` over eight lanes whose last two are 0.
+    let total: Lanes<f32> = std::array::from_fn(|l| ((w[0][l] + w[4][l]) + w[2][l]) + ((w[1][l] + w[5][l]) + w[3][l]));
+    let ok: Lanes<bool> = std::array::from_fn(|l| fast[l] && total[l] > 0.0 && total[l].is_finite());
+    let lambda: Lanes<f32> = std::array::from_fn(|l| t.lambda_flat[(d.band[l] << 2 | d.freq[l]) as usize & 15]);
+    let scale: Lanes<f32> = std::array::from_fn(|l| if ok[l] { lambda[l] / total[l] } else { 0.0 });
+    let mut orders = [[0f32; BATCH]; N_PLATFORMS];
+    for p in 0..N_PLATFORMS {
+        for l in 0..BATCH {
+            orders[p][l] = if ok[l] { w[p][l] * scale[l] } else { 0.0 };
+        }
+    }
+
+    // Draws and first arrivals.
+    let r: [Lanes<u32>; WORDS] = std::array::from_fn(|k| std::array::from_fn(|l| lane_draw(first + l as u32, keys[k])));
+    let mut bought = [[false; BATCH]; N_PLATFORMS];
+    for p in 0..N_PLATFORMS {
+        let (word, shift) = arrival_half(p);
+        for l in 0..BATCH {
+            let e = t.exp.draw((r[word][l] >> (shift + 4)) as u64);
+            bought[p][l] = orders[p][l] > e;
+        }
+    }
+
+    // Main platform: one draw proportional to expected spend (as
+    // `choose_main`, lane by lane).
+    let aov: [Lanes<f32>; N_PLATFORMS] = std::array::from_fn(|p| std::array::from_fn(|l| t.aov_flat[(d.band[l] as usize) << 3 | p & 31]));
+    let mut new_main = [0u32; BATCH];
+    let mut fallback = false;
+    for l in 0..BATCH {
+        let spend: [f32; N_PLATFORMS] = std::array::from_fn(|p| orders[p][l] * aov[p][l]);
+        let (s01, s23, s45) = (spend[0] + spend[1], spend[2] + spend[3], spend[4] + spend[5]);
+        let c3 = s01 + s23;
+        let c5 = c3 + s45;
+        let target = (r[0][l] & 0xFFFF) as f32 * (1.0 / 65_536.0) * c5;
+        let cumulative = [spend[0], s01, s01 + spend[2], c3, c3 + spend[4], c5];
+        let below = cumulative.iter().map(|&c| (c <= target) as u32).sum::<u32>();
+        fallback |= ok[l] && below as usize == N_PLATFORMS;
+        new_main[l] = below;
+    }
+    if fallback {
+        // Only reachable through rounding at the top end (see `choose_main`).
+        for l in 0..BATCH {
+            if new_main[l] as usize == N_PLATFORMS {
+                new_main[l] = (0..N_PLATFORMS).rev().find(|&p| orders[p][l] * aov[p][l] > 0.0).unwrap_or(d.main[l] as usize) as u32;
+            }
+        }
+    }
+
+    // Wallet of the month's last order on the tracked platforms, and the new state.
+    for l in 0..BATCH {
+        let key_t = (d.hp[l] | d.last_t[l] << 5) as usize & (N_KEYS - 1);
+        let key_j = (d.hp[l] | d.last_j[l] << 5) as usize & (N_KEYS - 1);
+        let (ct, cj) = (&t.cuts[0][key_t], &t.cuts[1][key_j]);
+        let (vt, vj) = (r[0][l] >> 16, r[1][l] & 0xFFFF);
+        let code_t = 1 + (vt >= ct[0]) as u32 + (vt >= ct[1]) as u32;
+        let code_j = 1 + (vj >= cj[0]) as u32 + (vj >= cj[1]) as u32;
+        let last_t = if bought[TAOBAO][l] { code_t } else { d.last_t[l] };
+        let last_j = if bought[JD][l] { code_j } else { d.last_j[l] };
+        let level = if new_main[l] == d.main[l] { t.habit_same[d.level[l] as usize & 31] } else { t.habit_switch };
+        let next = s[l].0 & !(0xFFF << 3) | new_main[l] << 3 | level << 6 | last_t << 11 | last_j << 13;
+        if ok[l] {
+            s[l] = State(next);
+        }
+    }
+
+    // Sums: wallet tallies lane by lane; orders and buyers into the group
+    // when the whole batch belongs to it, else lane by lane.
+    let mut general = 0u32;
+    for l in 0..BATCH {
+        if fast[l] {
+            acc[d.band[l] as usize].wallets[(d.held[l] | d.averse[l] << 3) as usize & 31] += 1;
+        } else if l < live {
+            general |= 1 << l;
+        }
+    }
+    let key = d.band[0] << 5 | d.hp[0];
+    let uniform = (0..BATCH).all(|l| !ok[l] || d.band[l] << 5 | d.hp[l] == key);
+    if uniform {
+        if group.key != key {
+            group.fold(acc);
+            group.key = key;
+        }
+        for p in 0..N_PLATFORMS {
+            for l in 0..BATCH {
+                group.untracked[p][l] += orders[p][l];
+                group.buyers[p][l] += (ok[l] && bought[p][l]) as u32;
+            }
+        }
+        for last in 0..4u32 {
+            for l in 0..BATCH {
+                group.taobao[last as usize][l] += if d.last_t[l] == last { orders[TAOBAO][l] } else { 0.0 };
+                group.jd[last as usize][l] += if d.last_j[l] == last { orders[JD][l] } else { 0.0 };
+            }
+        }
+    } else {
+        for l in 0..BATCH {
+            if !ok[l] {
+                continue;
+            }
+            let a = &mut acc[d.band[l] as usize % N_BANDS];
+            let hp = d.hp[l] as usize & 31;
+            let mut mask = 0usize;
+            for p in 0..N_PLATFORMS {
+                mask |= (bought[p][l] as usize) << p;
+                if p != TAOBAO && p != JD {
+                    a.untracked[hp][p] += orders[p][l];
+                }
+            }
+            a.key_orders[TAOBAO][hp | (d.last_t[l] as usize & 3) << 5] += orders[TAOBAO][l];
+            a.key_orders[JD][hp | (d.last_j[l] as usize & 3) << 5] += orders[JD][l];
+            let spread = &SPREAD[mask];
+            a.buyers[0] += spread[0];
+            a.buyers[1] += spread[1];
+            a.wechat_only_taobao_buyers += (hp & 3 == 2 && bought[TAOBAO][l]) as u32;
+        }
+    }
+    general
+}
+
+/// `step_batch` in AVX2 instructions: the same operations on the same
+/// values in the same order, eight lanes at a time, so the results are the
+/// same bits (a test compares the two on random batches).
+#[cfg(target_arch = "x86_64")]
+pub mod avx2 {
+    use super::{BATCH, Group, WORDS, arrival_half, step_batch};
+    use crate::model::{BandAcc, JD, MonthTables, SPREAD, TAOBAO};
+    use crate::platform::N_PLATFORMS;
+    use crate::population::{State, Traits};
+    use std::arch::x86_64::*;
+
+    /// Whether this CPU can run `step_batch_avx2`.
+    pub fn available() -> bool {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+
+    /// `step_batch` for a full batch (eight live lanes), or for a partial one
+    /// through the portable code.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 (`available`).
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn step_batch_avx2(
+        t: &MonthTables,
+        rows: &[[f32; 2048]],
+        keys: &[u32; WORDS],
+        first: u32,
+        tr: &[Traits; BATCH],
+        s: &mut [State; BATCH],
+        live: usize,
+        acc: &mut [BandAcc],
+        group: &mut Group,
+    ) -> u32 {
+        if live < BATCH || rows.len() < N_PLATFORMS {
+            return step_batch(t, rows, keys, first, tr, s, live, acc, group);
+        }
+        let i = |x: u32| _mm256_set1_epi32(x as i32);
+        let f = _mm256_set1_ps;
+        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let one = i(1);
+        // SAFETY (loads and stores): `tr` and `s` are eight 32-bit words.
+        let trv = unsafe { _mm256_loadu_si256(tr.as_ptr() as *const __m256i) };
+        let sv = unsafe { _mm256_loadu_si256(s.as_ptr() as *const __m256i) };
+        let field = |v: __m256i, shift: i32, mask: u32| _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_set1_epi32(shift)), i(mask));
+        let band = field(trv, 0, 3);
+        let freq = field(trv, 2, 3);
+        let consider = field(trv, 10, 0x3F);
+        let averse = field(trv, 16, 3);
+        let held = field(sv, 0, 7);
+        let hp = _mm256_or_si256(held, field(trv, 5, 0x18));
+        let main = field(sv, 3, 7);
+        let level = field(sv, 6, 31);
+        let last_t = field(sv, 11, 3);
+        let last_j = field(sv, 13, 3);
+
+        let bin = _mm256_or_si256(held, _mm256_slli_epi32(averse, 3));
+        let fast = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_srlv_epi32(i(t.fast_bits), bin), one), one);
+
+        // Weights. Gathers index tables the month built with exactly these
+        // sizes; every index is masked into range.
+        let row = _mm256_and_si256(
+            _mm256_or_si256(
+                _mm256_or_si256(_mm256_slli_epi32(band, 9), hp),
+                _mm256_or_si256(_mm256_slli_epi32(last_t, 5), _mm256_slli_epi32(last_j, 7)),
+            ),
+            i(2047),
+        );
+        // SAFETY (gathers): every index is masked below the table's length.
+        let hexp = unsafe { _mm256_i32gather_ps::<4>(t.hexp.as_ptr(), _mm256_and_si256(level, i(31))) };
+        let tables = if uniform_band_hp(band, hp) { uniform_lookups(t, rows, band, hp, freq, last_t, last_j) } else { gathered_lookups(t, rows, row, band, freq, hp, last_t, last_j) };
+        let mut w = [_mm256_setzero_ps(); N_PLATFORMS];
+        for (p, wp) in w.iter_mut().enumerate() {
+            let considered = _mm256_cvtepi32_ps(field(consider, p as i32, 1));
+            let on_main = _mm256_castsi256_ps(_mm256_cmpeq_epi32(main, i(p as u32)));
+            let habit = _mm256_blendv_ps(f(1.0), hexp, on_main);
+            *wp = _mm256_mul_ps(_mm256_mul_ps(tables.row[p], considered), habit);
+        }
+        let total = _mm256_add_ps(
+            _mm256_add_ps(_mm256_add_ps(w[0], w[4]), w[2]),
+            _mm256_add_ps(_mm256_add_ps(w[1], w[5]), w[3]),
+        );
+        let positive = _mm256_cmp_ps::<_CMP_GT_OQ>(total, _mm256_setzero_ps());
+        let finite = _mm256_cmp_ps::<_CMP_LT_OQ>(total, f(f32::INFINITY));
+        let ok = _mm256_and_ps(_mm256_and_ps(positive, finite), _mm256_castsi256_ps(fast));
+        let scale = _mm256_and_ps(_mm256_div_ps(tables.lambda, total), ok);
+        let orders: [__m256; N_PLATFORMS] = std::array::from_fn(|p| _mm256_and_ps(_mm256_mul_ps(w[p], scale), ok));
+
+        // Draws (`rng::lane_draw`) and first arrivals.
+        let consumer = _mm256_add_epi32(i(first), lanes);
+        let r: [__m256i; WORDS] = std::array::from_fn(|k| {
+            let mut x = _mm256_xor_si256(consumer, i(keys[k]));
+            x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+            x = _mm256_mullo_epi32(x, i(0x21F0_AAAD));
+            x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+            x = _mm256_mullo_epi32(x, i(0xD35A_2D97));
+            _mm256_xor_si256(x, _mm256_srli_epi32(x, 15))
+        });
+        let exp = t.exp.values();
+        let bought: [__m256; N_PLATFORMS] = std::array::from_fn(|p| {
+            let (word, shift) = arrival_half(p);
+            let index = _mm256_and_si256(_mm256_srlv_epi32(r[word], i(shift + 4)), i(4095));
+            let e = unsafe { _mm256_i32gather_ps::<4>(exp.as_ptr(), index) };
+            _mm256_and_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(orders[p], e), ok)
+        });
+
+        // Main platform.
+        let band1 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(band, one));
+        let band2 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(band, i(2)));
+        let spend: [__m256; N_PLATFORMS] = std::array::from_fn(|p| {
+            let aov = _mm256_blendv_ps(_mm256_blendv_ps(f(t.aov_flat[p]), f(t.aov_flat[8 | p]), band1), f(t.aov_flat[16 | p]), band2);
+            _mm256_mul_ps(orders[p], aov)
+        });
+        let s01 = _mm256_add_ps(spend[0], spend[1]);
+        let s23 = _mm256_add_ps(spend[2], spend[3]);
+        let s45 = _mm256_add_ps(spend[4], spend[5]);
+        let c3 = _mm256_add_ps(s01, s23);
+        let c5 = _mm256_add_ps(c3, s45);
+        let u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(r[0], i(0xFFFF))), f(1.0 / 65_536.0));
+        let target = _mm256_mul_ps(u, c5);
+        let cumulative = [spend[0], s01, _mm256_add_ps(s01, spend[2]), c3, _mm256_add_ps(c3, spend[4]), c5];
+        let mut below = _mm256_setzero_si256();
+        for c in cumulative {
+            below = _mm256_sub_epi32(below, _mm256_castps_si256(_mm256_cmp_ps::<_CMP_LE_OQ>(c, target)));
+        }
+        let top = _mm256_and_si256(_mm256_cmpeq_epi32(below, i(N_PLATFORMS as u32)), _mm256_castps_si256(ok));
+        let mut new_main = below;
+        if _mm256_movemask_ps(_mm256_castsi256_ps(top)) != 0 {
+            // Only reachable through rounding at the top end (see `choose_main`).
+            let mut m = [0u32; BATCH];
+            let mut o = [[0f32; BATCH]; N_PLATFORMS];
+            let mut old = [0u32; BATCH];
+            unsafe {
+                _mm256_storeu_si256(m.as_mut_ptr() as *mut __m256i, below);
+                _mm256_storeu_si256(old.as_mut_ptr() as *mut __m256i, main);
+                for p in 0..N_PLATFORMS {
+                    _mm256_storeu_ps(o[p].as_mut_ptr(), spend[p]);
+                }
+            }
+            for l in 0..BATCH {
+                if m[l] as usize == N_PLATFORMS {
+                    m[l] = (0..N_PLATFORMS).rev().find(|&p| o[p][l] > 0.0).unwrap_or(old[l] as usize) as u32;
+                }
+            }
+            new_main = unsafe { _mm256_loadu_si256(m.as_ptr() as *const __m256i) };
+        }
+
+        // Wallets last used and the new state.
+        let code = |cuts: [__m256i; 2], v: __m256i| _mm256_add_epi32(i(3), _mm256_add_epi32(_mm256_cmpgt_epi32(cuts[0], v), _mm256_cmpgt_epi32(cuts[1], v)));
+        let code_t = code(tables.cuts_t, _mm256_srli_epi32(r[0], 16));
+        let code_j = code(tables.cuts_j, _mm256_and_si256(r[1], i(0xFFFF)));
+        let new_t = _mm256_blendv_epi8(last_t, code_t, _mm256_castps_si256(bought[TAOBAO]));
+        let new_j = _mm256_blendv_epi8(last_j, code_j, _mm256_castps_si256(bought[JD]));
+        let same = unsafe { _mm256_i32gather_epi32::<4>(t.habit_same.as_ptr() as *const i32, _mm256_and_si256(level, i(31))) };
+        let level_next = _mm256_blendv_epi8(i(t.habit_switch), same, _mm256_cmpeq_epi32(new_main, main));
+        let kept = _mm256_and_si256(sv, i(!(0xFFF << 3)));
+        let next = _mm256_or_si256(
+            _mm256_or_si256(kept, _mm256_slli_epi32(new_main, 3)),
+            _mm256_or_si256(_mm256_slli_epi32(level_next, 6), _mm256_or_si256(_mm256_slli_epi32(new_t, 11), _mm256_slli_epi32(new_j, 13))),
+        );
+        let out = _mm256_blendv_epi8(sv, next, _mm256_castps_si256(ok));
+        unsafe { _mm256_storeu_si256(s.as_mut_ptr() as *mut __m256i, out) };
+
+        // Sums, as in `step_batch`.
+        let fast_lanes = _mm256_movemask_ps(_mm256_castsi256_ps(fast)) as u32;
+        let mut bins = [0u32; BATCH];
+        let mut bands = [0u32; BATCH];
+        unsafe {
+            _mm256_storeu_si256(bins.as_mut_ptr() as *mut __m256i, bin);
+            _mm256_storeu_si256(bands.as_mut_ptr() as *mut __m256i, band);
+        }
+        let tally = _mm256_or_si256(_mm256_slli_epi32(band, 5), bin);
+        if fast_lanes == 0xFF && _mm256_movemask_epi8(_mm256_cmpeq_epi32(tally, _mm256_permutevar8x32_epi32(tally, _mm256_setzero_si256()))) == -1 {
+            acc[bands[0] as usize].wallets[bins[0] as usize & 31] += BATCH as u32;
+        } else {
+            for l in 0..BATCH {
+                if fast_lanes >> l & 1 != 0 {
+                    acc[bands[l] as usize].wallets[bins[l] as usize & 31] += 1;
+                }
+            }
+        }
+        let key = _mm256_or_si256(_mm256_slli_epi32(band, 5), hp);
+        let first_key = _mm256_extract_epi32::<0>(key) as u32;
+        let matches = _mm256_or_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(key, i(first_key))), _mm256_xor_ps(ok, _mm256_castsi256_ps(i(u32::MAX))));
+        if _mm256_movemask_ps(matches) == 0xFF {
+            if group.key != first_key {
+                group.fold(acc);
+                group.key = first_key;
+            }
+            // SAFETY: the group's arrays are eight lanes each.
+            unsafe {
+                for p in 0..N_PLATFORMS {
+                    let sum = _mm256_add_ps(_mm256_loadu_ps(group.untracked[p].as_ptr()), orders[p]);
+                    _mm256_storeu_ps(group.untracked[p].as_mut_ptr(), sum);
+                    let n = _mm256_sub_epi32(_mm256_loadu_si256(group.buyers[p].as_ptr() as *const __m256i), _mm256_castps_si256(bought[p]));
+                    _mm256_storeu_si256(group.buyers[p].as_mut_ptr() as *mut __m256i, n);
+                }
+                for last in 0..4 {
+                    let on_t = _mm256_castsi256_ps(_mm256_cmpeq_epi32(last_t, i(last as u32)));
+                    let on_j = _mm256_castsi256_ps(_mm256_cmpeq_epi32(last_j, i(last as u32)));
+                    let tv = _mm256_add_ps(_mm256_loadu_ps(group.taobao[last].as_ptr()), _mm256_and_ps(orders[TAOBAO], on_t));
+                    let jv = _mm256_add_ps(_mm256_loadu_ps(group.jd[last].as_ptr()), _mm256_and_ps(orders[JD], on_j));
+                    _mm256_storeu_ps(group.taobao[last].as_mut_ptr(), tv);
+                    _mm256_storeu_ps(group.jd[last].as_mut_ptr(), jv);
+                }
+            }
+        } else {
+            let mut o = [[0f32; BATCH]; N_PLATFORMS];
+            let mut b = [0u32; N_PLATFORMS];
+            let mut hps = [0u32; BATCH];
+            let mut lt = [0u32; BATCH];
+            let mut lj = [0u32; BATCH];
+            unsafe {
+                for p in 0..N_PLATFORMS {
+                    _mm256_storeu_ps(o[p].as_mut_ptr(), orders[p]);
+                    b[p] = _mm256_movemask_ps(bought[p]) as u32;
+                }
+                _mm256_storeu_si256(hps.as_mut_ptr() as *mut __m256i, hp);
+                _mm256_storeu_si256(lt.as_mut_ptr() as *mut __m256i, last_t);
+                _mm256_storeu_si256(lj.as_mut_ptr() as *mut __m256i, last_j);
+            }
+            let ok_lanes = _mm256_movemask_ps(ok) as u32;
+            for l in (0..BATCH).filter(|&l| ok_lanes >> l & 1 != 0) {
+                let a = &mut acc[bands[l] as usize];
+                let hp = hps[l] as usize & 31;
+                let mut mask = 0usize;
+                for p in 0..N_PLATFORMS {
+                    mask |= (b[p] as usize >> l & 1) << p;
+                    if p != TAOBAO && p != JD {
+                        a.untracked[hp][p] += o[p][l];
+                    }
+                }
+                a.key_orders[TAOBAO][hp | (lt[l] as usize & 3) << 5] += o[TAOBAO][l];
+                a.key_orders[JD][hp | (lj[l] as usize & 3) << 5] += o[JD][l];
+                let spread = &SPREAD[mask];
+                a.buyers[0] += spread[0];
+                a.buyers[1] += spread[1];
+                a.wechat_only_taobao_buyers += (hp & 3 == 2 && mask & 1 != 0) as u32;
+            }
+        }
+        !fast_lanes & 0xFF
+    }
+
+    /// What a batch looks up in the month's tables, lane by lane.
+    struct Lookups {
+        row: [__m256; N_PLATFORMS],
+        lambda: __m256,
+        cuts_t: [__m256i; 2],
+        cuts_j: [__m256i; 2],
+    }
+
+    /// Whether every lane has the same band, wallets held and primary wallet,
+    /// as nearly every batch of consumers sorted by type does.
+    #[target_feature(enable = "avx2")]
+    fn uniform_band_hp(band: __m256i, hp: __m256i) -> bool {
+        let key = _mm256_or_si256(_mm256_slli_epi32(band, 5), hp);
+        let first = _mm256_permutevar8x32_epi32(key, _mm256_setzero_si256());
+        _mm256_movemask_epi8(_mm256_cmpeq_epi32(key, first)) == -1
+    }
+
+    /// Look-ups for a batch that shares band, wallets held and primary
+    /// wallet: the untracked platforms' weights are the same in every lane,
+    /// and everything else depends on one of four values per lane (frequency
+    /// class, wallet last used), so a register permutation replaces each
+    /// gather. Same values as `gathered_lookups`.
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    fn uniform_lookups(t: &MonthTables, rows: &[[f32; 2048]], band: __m256i, hp: __m256i, freq: __m256i, last_t: __m256i, last_j: __m256i) -> Lookups {
+        let band0 = (_mm256_extract_epi32::<0>(band) as usize) & 3;
+        let hp0 = (_mm256_extract_epi32::<0>(hp) as usize) & 31;
+        let base = band0 << 9 | hp0;
+        let four = |x: [f32; 4]| _mm256_setr_ps(x[0], x[1], x[2], x[3], x[0], x[1], x[2], x[3]);
+        let four_u = |x: [u32; 4]| _mm256_setr_epi32(x[0] as i32, x[1] as i32, x[2] as i32, x[3] as i32, x[0] as i32, x[1] as i32, x[2] as i32, x[3] as i32);
+        let row = std::array::from_fn(|p| match p {
+            TAOBAO => _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| rows[p][(base | k << 5) & 2047])), last_t),
+            JD => _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| rows[p][(base | k << 7) & 2047])), last_j),
+            _ => _mm256_set1_ps(rows[p][base & 2047]),
+        });
+        let lambda = _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| t.lambda_flat[(band0 << 2 | k) & 15])), freq);
+        let cuts = |tracked: usize, last: __m256i| -> [__m256i; 2] {
+            std::array::from_fn(|c| _mm256_permutevar8x32_epi32(four_u(std::array::from_fn(|k| t.cuts[tracked][(hp0 | k << 5) & 127][c])), last))
+        };
+        Lookups { row, lambda, cuts_t: cuts(0, last_t), cuts_j: cuts(1, last_j) }
+    }
+
+    /// Look-ups for any batch, one gather per table.
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    fn gathered_lookups(
+        t: &MonthTables,
+        rows: &[[f32; 2048]],
+        row: __m256i,
+        band: __m256i,
+        freq: __m256i,
+        hp: __m256i,
+        last_t: __m256i,
+        last_j: __m256i,
+    ) -> Lookups {
+        let i = |x: u32| _mm256_set1_epi32(x as i32);
+        // SAFETY: every index is masked below its table's length; `cuts` is
+        // [[[u32; 2]; 128]; 2], element (tracked, key, c) at 256 tracked +
+        // 2 key + c.
+        unsafe {
+            let row = std::array::from_fn(|p| _mm256_i32gather_ps::<4>(rows[p].as_ptr(), row));
+            let lambda_index = _mm256_and_si256(_mm256_or_si256(_mm256_slli_epi32(band, 2), freq), i(15));
+            let lambda = _mm256_i32gather_ps::<4>(t.lambda_flat.as_ptr(), lambda_index);
+            let cuts = t.cuts.as_ptr() as *const i32;
+            let gather = |tracked: usize, last: __m256i| -> [__m256i; 2] {
+                let key = _mm256_and_si256(_mm256_or_si256(hp, _mm256_slli_epi32(last, 5)), i(127));
+                std::array::from_fn(|c| _mm256_i32gather_epi32::<8>(cuts.add(256 * tracked + c), key))
+            };
+            Lookups { row, lambda, cuts_t: gather(0, last_t), cuts_j: gather(1, last_j) }
+        }
+    }
+}
