@@ -256,7 +256,13 @@ fn sort_by_type(traits: &mut [Traits], state: &mut [State], cells: &[Range<u32>]
 /// first (the fast path sums a run of consumers that share them in one
 /// accumulator), then the remaining traits.
 fn type_order(t: Traits, s: State) -> u32 {
-    (t.band() as u32) << 20 | (t.primary() as u32) << 18 | (s.held().0 as u32) << 15 | (t.averse().0 as u32) << 13 | (t.consider_bits() as u32) << 7 | (t.freq() as u32) << 5 | t.kappa() as u32
+    (t.band() as u32) << 20
+        | (t.primary() as u32) << 18
+        | (s.held().0 as u32) << 15
+        | (t.averse().0 as u32) << 13
+        | (t.consider_bits() as u32) << 7
+        | (t.freq() as u32) << 5
+        | t.kappa() as u32
 }
 
 fn cell_draw(rural: bool, band_shares: &[f64; N_BANDS], pop: &PopulationParams, fitted: &Fitted) -> CellDraw {
@@ -355,5 +361,32 @@ mod tests {
         assert_eq!(s.held(), WalletSet::of(&[Wallet::WechatPay, Wallet::Card]));
         let s = s.with_held(WalletSet::ALL);
         assert_eq!((s.held(), s.main(), s.last_wallet(5)), (WalletSet::ALL, 4, 3));
+    }
+
+    /// Sorting by type permutes each cell's initial consumers (the same
+    /// traits and states, in type order) and leaves later entrants alone.
+    #[test]
+    fn sorting_by_type_orders_initial_consumers_and_keeps_entrants() {
+        let streams = Streams::new(5, 0);
+        let draw = |i: u32| {
+            let r = streams.bits(i, 0, Purpose::Traits, 0);
+            (Traits(r as u32 & 0x3_FFFF), State((r >> 32) as u32 & 0x7FFF))
+        };
+        let cells = [0u32..300, 300..301, 301..800];
+        let initial = [250u32, 1, 400];
+        let (mut traits, mut state): (Vec<Traits>, Vec<State>) = (0..800).map(draw).unzip();
+        let (before_t, before_s) = (traits.clone(), state.clone());
+        sort_by_type(&mut traits, &mut state, &cells, &initial);
+        for (range, &n) in cells.iter().zip(&initial) {
+            let (lo, mid, hi) = (range.start as usize, (range.start + n) as usize, range.end as usize);
+            let key = |i: usize| type_order(traits[i], state[i]);
+            assert!((lo + 1..mid).all(|i| key(i - 1) <= key(i)), "initial consumers sorted by type");
+            let mut a: Vec<(u32, u32)> = (lo..mid).map(|i| (traits[i].0, state[i].0)).collect();
+            let mut b: Vec<(u32, u32)> = (lo..mid).map(|i| (before_t[i].0, before_s[i].0)).collect();
+            a.sort_unstable();
+            b.sort_unstable();
+            assert_eq!(a, b, "the same consumers");
+            assert!((mid..hi).all(|i| traits[i] == before_t[i] && state[i] == before_s[i]), "entrants keep their order");
+        }
     }
 }

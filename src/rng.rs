@@ -117,7 +117,6 @@ impl ExpTable {
     pub fn draw(&self, bits12: u64) -> f32 {
         self.0[(bits12 & 4095) as usize]
     }
-
 }
 
 impl Default for ExpTable {
@@ -157,6 +156,31 @@ mod tests {
         assert!((sum / nf - 0.5).abs() < 4.0 * 0.2887 / nf.sqrt());
         assert!((below as f64 / nf - 0.1).abs() < 4.0 * 0.3 / nf.sqrt());
         assert!((prod / nf).abs() < 4.0 / 12.0 / nf.sqrt());
+    }
+
+    #[test]
+    fn lane_draws_are_uniform_and_words_and_months_independent() {
+        let s = Streams::new(7, 0);
+        let (a, b) = (s.lane_keys::<2>(3), s.lane_keys::<1>(4));
+        let n = 200_000u32;
+        let unit32 = |x: u32| x as f64 / 4_294_967_296.0;
+        let (mut sum, mut below, mut prod_words, mut prod_months) = (0.0, 0u32, 0.0, 0.0);
+        for i in 0..n {
+            let (u, v, w) = (unit32(lane_draw(i, a[0])), unit32(lane_draw(i, a[1])), unit32(lane_draw(i, b[0])));
+            sum += u;
+            below += (u < 0.1) as u32;
+            prod_words += (u - 0.5) * (v - 0.5);
+            prod_months += (u - 0.5) * (w - 0.5);
+        }
+        // As in `uniforms_are_uniform_and_streams_independent`: 4 sd each.
+        let nf = n as f64;
+        assert!((sum / nf - 0.5).abs() < 4.0 * 0.2887 / nf.sqrt());
+        assert!((below as f64 / nf - 0.1).abs() < 4.0 * 0.3 / nf.sqrt());
+        assert!((prod_words / nf).abs() < 4.0 / 12.0 / nf.sqrt());
+        assert!((prod_months / nf).abs() < 4.0 / 12.0 / nf.sqrt());
+        // Each 16-bit half is uniform too (the fast path splits words in two).
+        let high_below = (0..n).filter(|&i| lane_draw(i, a[0]) >> 16 < 6_554).count() as f64 / nf;
+        assert!((high_below - 0.1).abs() < 4.0 * 0.3 / nf.sqrt());
     }
 
     #[test]

@@ -44,6 +44,7 @@ const fn arrival_half(p: usize) -> (usize, u32) {
 /// Orders and buyers summed lane-wise over a run of batches that share band,
 /// wallets held and primary wallet (the group), before they are folded into
 /// the band's accumulator.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Group {
     /// band | held | primary of the group, or `NONE`.
     key: u32,
@@ -351,7 +352,11 @@ pub mod avx2 {
         );
         // SAFETY (gathers): every index is masked below the table's length.
         let hexp = unsafe { _mm256_i32gather_ps::<4>(t.hexp.as_ptr(), _mm256_and_si256(level, i(31))) };
-        let tables = if uniform_band_hp(band, hp) { uniform_lookups(t, rows, band, hp, freq, last_t, last_j) } else { gathered_lookups(t, rows, row, band, freq, hp, last_t, last_j) };
+        let tables = if uniform_band_hp(band, hp) {
+            uniform_lookups(t, rows, band, hp, freq, last_t, last_j)
+        } else {
+            gathered_lookups(t, rows, row, band, freq, hp, last_t, last_j)
+        };
         let mut w = [_mm256_setzero_ps(); N_PLATFORMS];
         for (p, wp) in w.iter_mut().enumerate() {
             let considered = _mm256_cvtepi32_ps(field(consider, p as i32, 1));
@@ -359,10 +364,7 @@ pub mod avx2 {
             let habit = _mm256_blendv_ps(f(1.0), hexp, on_main);
             *wp = _mm256_mul_ps(_mm256_mul_ps(tables.row[p], considered), habit);
         }
-        let total = _mm256_add_ps(
-            _mm256_add_ps(_mm256_add_ps(w[0], w[4]), w[2]),
-            _mm256_add_ps(_mm256_add_ps(w[1], w[5]), w[3]),
-        );
+        let total = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(w[0], w[4]), w[2]), _mm256_add_ps(_mm256_add_ps(w[1], w[5]), w[3]));
         let positive = _mm256_cmp_ps::<_CMP_GT_OQ>(total, _mm256_setzero_ps());
         let finite = _mm256_cmp_ps::<_CMP_LT_OQ>(total, f(f32::INFINITY));
         let ok = _mm256_and_ps(_mm256_and_ps(positive, finite), _mm256_castsi256_ps(fast));
@@ -429,7 +431,9 @@ pub mod avx2 {
         }
 
         // Wallets last used and the new state.
-        let code = |cuts: [__m256i; 2], v: __m256i| _mm256_add_epi32(i(3), _mm256_add_epi32(_mm256_cmpgt_epi32(cuts[0], v), _mm256_cmpgt_epi32(cuts[1], v)));
+        let code = |cuts: [__m256i; 2], v: __m256i| {
+            _mm256_add_epi32(i(3), _mm256_add_epi32(_mm256_cmpgt_epi32(cuts[0], v), _mm256_cmpgt_epi32(cuts[1], v)))
+        };
         let code_t = code(tables.cuts_t, _mm256_srli_epi32(r[0], 16));
         let code_j = code(tables.cuts_j, _mm256_and_si256(r[1], i(0xFFFF)));
         let new_t = _mm256_blendv_epi8(last_t, code_t, _mm256_castps_si256(bought[TAOBAO]));
@@ -453,7 +457,9 @@ pub mod avx2 {
             _mm256_storeu_si256(bands.as_mut_ptr() as *mut __m256i, band);
         }
         let tally = _mm256_or_si256(_mm256_slli_epi32(band, 5), bin);
-        if fast_lanes == 0xFF && _mm256_movemask_epi8(_mm256_cmpeq_epi32(tally, _mm256_permutevar8x32_epi32(tally, _mm256_setzero_si256()))) == -1 {
+        if fast_lanes == 0xFF
+            && _mm256_movemask_epi8(_mm256_cmpeq_epi32(tally, _mm256_permutevar8x32_epi32(tally, _mm256_setzero_si256()))) == -1
+        {
             acc[bands[0] as usize].wallets[bins[0] as usize & 31] += BATCH as u32;
         } else {
             for l in 0..BATCH {
@@ -464,7 +470,8 @@ pub mod avx2 {
         }
         let key = _mm256_or_si256(_mm256_slli_epi32(band, 5), hp);
         let first_key = _mm256_extract_epi32::<0>(key) as u32;
-        let matches = _mm256_or_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(key, i(first_key))), _mm256_xor_ps(ok, _mm256_castsi256_ps(i(u32::MAX))));
+        let matches =
+            _mm256_or_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(key, i(first_key))), _mm256_xor_ps(ok, _mm256_castsi256_ps(i(u32::MAX))));
         if _mm256_movemask_ps(matches) == 0xFF {
             if group.key != first_key {
                 group.fold(acc);
@@ -475,7 +482,8 @@ pub mod avx2 {
                 for p in 0..N_PLATFORMS {
                     let sum = _mm256_add_ps(_mm256_loadu_ps(group.untracked[p].as_ptr()), orders[p]);
                     _mm256_storeu_ps(group.untracked[p].as_mut_ptr(), sum);
-                    let n = _mm256_sub_epi32(_mm256_loadu_si256(group.buyers[p].as_ptr() as *const __m256i), _mm256_castps_si256(bought[p]));
+                    let n =
+                        _mm256_sub_epi32(_mm256_loadu_si256(group.buyers[p].as_ptr() as *const __m256i), _mm256_castps_si256(bought[p]));
                     _mm256_storeu_si256(group.buyers[p].as_mut_ptr() as *mut __m256i, n);
                 }
                 for last in 0..4 {
@@ -548,12 +556,22 @@ pub mod avx2 {
     /// gather. Same values as `gathered_lookups`.
     #[target_feature(enable = "avx2")]
     #[allow(clippy::too_many_arguments)]
-    fn uniform_lookups(t: &MonthTables, rows: &[[f32; 2048]], band: __m256i, hp: __m256i, freq: __m256i, last_t: __m256i, last_j: __m256i) -> Lookups {
+    fn uniform_lookups(
+        t: &MonthTables,
+        rows: &[[f32; 2048]],
+        band: __m256i,
+        hp: __m256i,
+        freq: __m256i,
+        last_t: __m256i,
+        last_j: __m256i,
+    ) -> Lookups {
         let band0 = (_mm256_extract_epi32::<0>(band) as usize) & 3;
         let hp0 = (_mm256_extract_epi32::<0>(hp) as usize) & 31;
         let base = band0 << 9 | hp0;
         let four = |x: [f32; 4]| _mm256_setr_ps(x[0], x[1], x[2], x[3], x[0], x[1], x[2], x[3]);
-        let four_u = |x: [u32; 4]| _mm256_setr_epi32(x[0] as i32, x[1] as i32, x[2] as i32, x[3] as i32, x[0] as i32, x[1] as i32, x[2] as i32, x[3] as i32);
+        let four_u = |x: [u32; 4]| {
+            _mm256_setr_epi32(x[0] as i32, x[1] as i32, x[2] as i32, x[3] as i32, x[0] as i32, x[1] as i32, x[2] as i32, x[3] as i32)
+        };
         let row = std::array::from_fn(|p| match p {
             TAOBAO => _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| rows[p][(base | k << 5) & 2047])), last_t),
             JD => _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| rows[p][(base | k << 7) & 2047])), last_j),
@@ -561,7 +579,9 @@ pub mod avx2 {
         });
         let lambda = _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| t.lambda_flat[(band0 << 2 | k) & 15])), freq);
         let cuts = |tracked: usize, last: __m256i| -> [__m256i; 2] {
-            std::array::from_fn(|c| _mm256_permutevar8x32_epi32(four_u(std::array::from_fn(|k| t.cuts[tracked][(hp0 | k << 5) & 127][c])), last))
+            std::array::from_fn(|c| {
+                _mm256_permutevar8x32_epi32(four_u(std::array::from_fn(|k| t.cuts[tracked][(hp0 | k << 5) & 127][c])), last)
+            })
         };
         Lookups { row, lambda, cuts_t: cuts(0, last_t), cuts_j: cuts(1, last_j) }
     }
@@ -594,5 +614,98 @@ pub mod avx2 {
             };
             Lookups { row, lambda, cuts_t: gather(0, last_t), cuts_j: gather(1, last_j) }
         }
+    }
+}
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::experiment::Setup;
+    use crate::model::{BandAcc, Previous};
+    use crate::pipeline;
+    use crate::rng::{Purpose, Streams};
+    use crate::scenario::RunOverrides;
+    use crate::wallet::N_WALLETS;
+    use std::path::Path;
+
+    /// Month tables of the default scenario before and after WeChat Pay is
+    /// accepted on Taobao/Tmall, from synthetic last-month aggregates.
+    fn tables() -> Vec<MonthTables> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let o = RunOverrides { scale: Some(100_000.0), replications: Some(1), seed: None };
+        let (data, scenario, fitted) =
+            pipeline::validate(&root.join("scenarios/wechat_pay_on_taobao.toml"), &root.join("data"), &o).expect("default scenario loads");
+        let setup = Setup::new(&scenario, &data, fitted).expect("setup");
+        let rural = setup.rural();
+        let cells = rural.len();
+        let prev = Previous {
+            cell_orders: (0..cells).map(|c| std::array::from_fn(|p| 1.0 + ((c * 7 + p * 3) % 11) as f64)).collect(),
+            holding: vec![[0.9, 0.8, 0.4]; cells],
+            potential: vec![[0.95; N_WALLETS]; cells],
+        };
+        let after = setup.timelines[1].last().expect("a horizon");
+        [&setup.spinup_regime, after]
+            .iter()
+            .map(|regime| MonthTables::build(regime, &setup.params, &rural, setup.lambda_bar, &prev))
+            .collect()
+    }
+
+    /// Random valid traits and states; with `uniform`, every lane shares lane
+    /// 0's band, primary wallet and wallets held (the group path).
+    fn batch(streams: &Streams, n: u32, uniform: bool) -> ([Traits; BATCH], [State; BATCH]) {
+        let mut tr = [Traits::default(); BATCH];
+        let mut s = [State::default(); BATCH];
+        for l in 0..BATCH {
+            let r = streams.bits(n * BATCH as u32 + l as u32, 0, Purpose::Traits, 0);
+            let field = |shift: u32, bits: u32| (r >> shift) as u32 & ((1 << bits) - 1);
+            let band = field(0, 2) % 3;
+            let primary = field(2, 2) % 3;
+            tr[l] = Traits(band | field(4, 2) << 2 | field(6, 4) << 4 | primary << 8 | field(10, 6) << 10 | field(16, 2) << 16);
+            let main = field(18, 3).min(6) % 7;
+            let main = if main == 6 { 7 } else { main };
+            s[l] = State(field(21, 3) | main << 3 | field(24, 5) << 6 | field(29, 2) << 11 | field(31, 2) << 13);
+        }
+        if uniform {
+            for l in 1..BATCH {
+                tr[l] = Traits(tr[l].0 & !0x303 | tr[0].0 & 0x303);
+                s[l] = State(s[l].0 & !7 | s[0].0 & 7);
+            }
+        }
+        (tr, s)
+    }
+
+    /// The AVX2 kernel and the portable one give the same states, the same
+    /// general-path lanes and the same sums, bit for bit.
+    #[test]
+    fn avx2_kernel_matches_portable_kernel_bit_for_bit() {
+        if !avx2::available() {
+            return;
+        }
+        let streams = Streams::new(11, 0);
+        let keys = streams.lane_keys::<WORDS>(5);
+        let mut uniform_batches = 0;
+        for t in &tables() {
+            for cell in [0, 17, t.base.len() - 1] {
+                let rows = &t.rows[cell * N_PLATFORMS..(cell + 1) * N_PLATFORMS];
+                let (mut acc_a, mut acc_b) = (vec![BandAcc::new(); N_BANDS], vec![BandAcc::new(); N_BANDS]);
+                let (mut group_a, mut group_b) = (Group::new(), Group::new());
+                for n in 0..4_000u32 {
+                    let uniform = n % 2 == 0;
+                    let (tr, s) = batch(&streams, n, uniform);
+                    let (mut sa, mut sb) = (s, s);
+                    let first = n * 8 + 3;
+                    let ga = step_batch(t, rows, &keys, first, &tr, &mut sa, BATCH, &mut acc_a, &mut group_a);
+                    // SAFETY: AVX2 is available (checked above).
+                    let gb = unsafe { avx2::step_batch_avx2(t, rows, &keys, first, &tr, &mut sb, BATCH, &mut acc_b, &mut group_b) };
+                    assert_eq!((ga, sa), (gb, sb), "batch {n} of cell {cell}");
+                    uniform_batches += uniform as u32;
+                }
+                assert_eq!(group_a, group_b);
+                group_a.fold(&mut acc_a);
+                group_b.fold(&mut acc_b);
+                assert_eq!(acc_a, acc_b);
+                assert!(acc_a.iter().any(|a| a.key_orders[TAOBAO].iter().any(|&o| o > 0.0)), "the batches bought something");
+            }
+        }
+        assert!(uniform_batches > 1_000);
     }
 }

@@ -355,6 +355,7 @@ pub struct Step<'a> {
 /// precision is enough within a chunk of `CHUNK` consumers; chunks are
 /// summed in double precision.
 #[derive(Clone)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct BandAcc {
     /// Expected orders at merchants where nothing held was usable.
     setup_orders: [f32; LANES],
