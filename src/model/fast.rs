@@ -303,6 +303,7 @@ pub mod avx2 {
     ///
     /// # Safety
     /// The CPU must support AVX2 (`available`).
+    #[inline]
     #[target_feature(enable = "avx2")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn step_batch_avx2(

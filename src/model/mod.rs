@@ -479,14 +479,51 @@ impl Step<'_> {
         out
     }
 
+    /// One chunk: the fast path in batches (`fast`), in AVX2 instructions
+    /// where the CPU has them, the general path consumer by consumer.
     fn chunk(&self, cell: usize, first: u32, states: &mut [State]) -> [Sums; N_BANDS] {
+        #[cfg(target_arch = "x86_64")]
+        if fast::avx2::available() {
+            // SAFETY: the CPU supports AVX2.
+            return unsafe { self.chunk_avx2(cell, first, states) };
+        }
+        self.chunk_with(cell, first, states, fast::step_batch)
+    }
+
+    /// `chunk` compiled for AVX2 as a whole, so that the batch kernel is
+    /// inlined into the loop and its constants stay in registers.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn chunk_avx2(&self, cell: usize, first: u32, states: &mut [State]) -> [Sums; N_BANDS] {
+        // SAFETY: this function only runs where AVX2 is available.
+        self.chunk_with(cell, first, states, |t, rows, keys, i0, tr, s, live, acc, group| unsafe {
+            fast::avx2::step_batch_avx2(t, rows, keys, i0, tr, s, live, acc, group)
+        })
+    }
+
+    #[inline(always)]
+    fn chunk_with(
+        &self,
+        cell: usize,
+        first: u32,
+        states: &mut [State],
+        kernel: impl Fn(
+            &MonthTables,
+            &[[f32; 2048]],
+            &[u32; WORDS],
+            u32,
+            &[Traits; BATCH],
+            &mut [State; BATCH],
+            usize,
+            &mut [BandAcc],
+            &mut Group,
+        ) -> u32,
+    ) -> [Sums; N_BANDS] {
         let t = self.tables;
         let rows = &t.rows[cell * N_PLATFORMS..(cell + 1) * N_PLATFORMS];
         let keys = self.streams.lane_keys::<WORDS>(self.month);
         let mut acc = vec![BandAcc::new(); N_BANDS];
         let mut group = Group::new();
-        #[cfg(target_arch = "x86_64")]
-        let simd = fast::avx2::available();
         for (b, batch) in states.chunks_mut(BATCH).enumerate() {
             let i0 = first + (b * BATCH) as u32;
             let live = batch.len();
@@ -495,10 +532,7 @@ impl Step<'_> {
                 _ => std::array::from_fn(|l| if l < live { self.traits[i0 as usize + l] } else { Traits::default() }),
             };
             let general = match <&mut [State; BATCH]>::try_from(&mut *batch) {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: the CPU supports AVX2 (checked once per chunk).
-                Ok(full) if simd => unsafe { fast::avx2::step_batch_avx2(t, rows, &keys, i0, &tr, full, BATCH, &mut acc, &mut group) },
-                Ok(full) => fast::step_batch(t, rows, &keys, i0, &tr, full, BATCH, &mut acc, &mut group),
+                Ok(full) => kernel(t, rows, &keys, i0, &tr, full, BATCH, &mut acc, &mut group),
                 Err(_) => {
                     let mut padded = [State::default(); BATCH];
                     padded[..live].copy_from_slice(batch);
