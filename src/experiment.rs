@@ -18,6 +18,7 @@ use crate::region::{Geography, anchor_month};
 use crate::rng::Streams;
 use crate::scenario::{Arm, Regime, Scenario};
 use crate::wallet::N_WALLETS;
+use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A row group of the outputs: the nation, urban/rural, an income band, a cell.
@@ -282,24 +283,32 @@ fn initial_previous(pop: &Population, initial: &[State], setup: &Setup) -> Previ
         let s: f64 = raw.iter().sum();
         raw.iter().map(|x| x / s).collect()
     };
-    let mut out = Previous { cell_orders: Vec::new(), holding: Vec::new(), potential: Vec::new() };
-    for (c, range) in pop.cells.iter().enumerate() {
-        let n = setup.schedule.active[0][c].min(range.end - range.start);
-        let mut h = [0.0; N_WALLETS];
-        let mut m = [0.0; N_WALLETS];
-        for i in range.start..range.start + n {
-            let held = initial[i as usize].held();
-            let averse = pop.traits[i as usize].averse();
-            for w in crate::wallet::Wallet::ALL {
-                h[w.index()] += held.contains(w) as u32 as f64;
-                m[w.index()] += (held.contains(w) || !averse.contains(w)) as u32 as f64;
+    let cells: Vec<_> = pop
+        .cells
+        .par_iter()
+        .enumerate()
+        .map(|(c, range)| {
+            let n = setup.schedule.active[0][c].min(range.end - range.start);
+            let mut h = [0.0; N_WALLETS];
+            let mut m = [0.0; N_WALLETS];
+            for i in range.start..range.start + n {
+                let held = initial[i as usize].held();
+                let averse = pop.traits[i as usize].averse();
+                for w in crate::wallet::Wallet::ALL {
+                    h[w.index()] += held.contains(w) as u32 as f64;
+                    m[w.index()] += (held.contains(w) || !averse.contains(w)) as u32 as f64;
+                }
             }
-        }
-        let persons = n as f64 * setup.schedule.weight[0][c];
-        out.cell_orders.push(std::array::from_fn(|i| order_share[i] * persons * setup.lambda_bar));
-        let nn = (n as f64).max(1.0);
-        out.holding.push(h.map(|x| x / nn));
-        out.potential.push(m.map(|x| x / nn));
+            let persons = n as f64 * setup.schedule.weight[0][c];
+            let nn = (n as f64).max(1.0);
+            (std::array::from_fn(|i| order_share[i] * persons * setup.lambda_bar), h.map(|x| x / nn), m.map(|x| x / nn))
+        })
+        .collect();
+    let mut out = Previous { cell_orders: Vec::new(), holding: Vec::new(), potential: Vec::new() };
+    for (orders, holding, potential) in cells {
+        out.cell_orders.push(orders);
+        out.holding.push(holding);
+        out.potential.push(potential);
     }
     out
 }

@@ -244,10 +244,13 @@ fn sort_by_type(traits: &mut [Traits], state: &mut [State], cells: &[Range<u32>]
         (traits_rest, state_rest, offset) = (t, s, start + len);
     }
     segments.into_par_iter().for_each(|(tc, sc)| {
-        let mut keyed: Vec<(u32, u32, u32)> = tc.iter().zip(sc.iter()).map(|(t, s)| (type_order(*t, *s), t.0, s.0)).collect();
+        // One 64-bit word per consumer (type order 21 bits | traits 18 |
+        // state 23) sorts several times faster than a tuple.
+        let mut keyed: Vec<u64> =
+            tc.iter().zip(sc.iter()).map(|(t, s)| (type_order(*t, *s) as u64) << 41 | (t.0 as u64) << 23 | s.0 as u64).collect();
         keyed.sort_unstable();
-        for ((t, s), (_, traits, state)) in tc.iter_mut().zip(sc.iter_mut()).zip(keyed) {
-            (*t, *s) = (Traits(traits), State(state));
+        for ((t, s), k) in tc.iter_mut().zip(sc.iter_mut()).zip(keyed) {
+            (*t, *s) = (Traits((k >> 23) as u32 & 0x3_FFFF), State(k as u32 & 0x7F_FFFF));
         }
     });
 }
