@@ -1,13 +1,14 @@
 //! The fast path, eight consumers at a time.
 //!
 //! Most consumers hold a usable wallet on every platform and have nothing to
-//! adopt (`MonthTables::fast`). Their step is the same for all of them: weights
-//! from the month's tables, expected orders, first arrivals, the wallet of the
-//! last order on the tracked platforms, the main platform and its habit. Here
-//! that step runs lane by lane over a batch of `BATCH` neighbouring
-//! consumers, every quantity an array of eight lanes, so that the compiler
-//! turns each line into one vector instruction. Table look-ups become
-//! gathers; branches become selects.
+//! adopt (`MonthTables::fast_bits`). Their step is the same for all of them:
+//! weights from the month's tables, expected orders, first arrivals, the
+//! wallet of the last order on the tracked platforms, the main platform and
+//! its habit. Here that step runs over a batch of `BATCH` neighbouring
+//! consumers, every quantity eight lanes: in AVX2 instructions where the CPU
+//! has them (`avx2`: one instruction per line, table look-ups as gathers,
+//! branches as selects), else lane by lane (`step_batch`), with the same
+//! operations in the same order and so the same results.
 //!
 //! Consumers are sorted by type within a cell (`population::sort_by_type`),
 //! so a batch nearly always shares its band and the wallets held and primary
