@@ -248,14 +248,16 @@ impl MonthTables {
                 .any(|p| (0..4).any(|last| (0..N_WALLETS).any(|pr| pay_setup[p][pay_key(WalletSet(held as u8), pr, last)] > 0.0)));
         }
         let mut rows = vec![[0f32; 2048]; base.len() * N_PLATFORMS];
-        for (cell_platform, out) in rows.iter_mut().enumerate() {
+        // Three quarters of a million products a month: in parallel, since at
+        // a million consumers this is a fifth of the month's work.
+        rows.par_iter_mut().enumerate().for_each(|(cell_platform, out)| {
             let (cell, p) = (cell_platform / N_PLATFORMS, cell_platform % N_PLATFORMS);
             for band in 0..N_BANDS {
                 for r in 0..512 {
                     out[band << 9 | r] = base[cell][band][p] * pay_usable[p][row_key(r, p)];
                 }
             }
-        }
+        });
         let mut fast_bits = 0u32;
         for bin in 0..32 {
             let (held, averse) = (WalletSet((bin & 7) as u8), WalletSet((bin >> 3) as u8));
