@@ -97,12 +97,6 @@ impl State {
     pub fn habit(self) -> usize {
         (self.0 >> 6 & 31) as usize
     }
-    /// Main platform (3 bits) | habit level (5 bits): one index for tables
-    /// by both.
-    #[inline(always)]
-    pub fn main_habit(self) -> usize {
-        (self.0 >> 3 & 0xFF) as usize
-    }
     #[inline(always)]
     pub fn with_main(self, main: usize, habit: usize) -> State {
         State(self.0 & !(0xFF << 3) | (main as u32) << 3 | (habit as u32) << 6)
@@ -219,14 +213,9 @@ impl Population {
     }
 }
 
-/// The traits that decide a fast-path consumer's choice probabilities: band,
-/// frequency class, primary wallet, consideration set, averse wallets (all
-/// but the friction level, which matters only where a wallet must be set up).
-pub const TYPE_MASK: u32 = 0x3_FF0F;
-
-/// Orders each cell's initial consumers by type, so that consumers who share
-/// their choice probabilities are neighbours and the monthly step computes
-/// those once for a run of them. Consumers are exchangeable within a cell
+/// Orders each cell's initial consumers by type (`type_order`), so that the
+/// monthly step's batches of neighbours nearly always share band, primary
+/// wallet and wallets held (`model::fast`). Consumers are exchangeable within a cell
 /// (draws are keyed by position), so this relabels them without changing
 /// the model. Shoppers who enter later keep their order: they become active
 /// in it.

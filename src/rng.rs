@@ -56,10 +56,10 @@ impl Streams {
         let counter = (consumer as u64) | ((month as u64) << 32 | (purpose as u64) << 52 | ((block as u64) & 15) << 56);
         mix(counter.wrapping_mul(GAMMA) ^ self.key)
     }
-}
 
-impl Streams {
-    /// Keys of the 32-bit words of a month (`lane_draw`), one per word.
+    /// Keys of the 32-bit words of a month (`lane_draw`), one per word. The
+    /// constant ("LANE" in ASCII) keeps these keys apart from `bits`'s
+    /// counters.
     pub fn lane_keys<const N: usize>(&self, month: u32) -> [u32; N] {
         std::array::from_fn(|k| (mix(self.key ^ (0x4C41_4E45 << 32 | (month as u64) << 8 | k as u64)) >> 32) as u32)
     }
