@@ -19,12 +19,12 @@
 //! The draws of this path are 32-bit counter-based hashes of the consumer
 //! index (`rng::lane_draw`), which vectorise, unlike 64-bit multiplication.
 
-use super::{BandAcc, JD, MonthTables, SPREAD, TAOBAO};
+use super::{BandAcc, JD, MonthTables, SPREAD, TAOBAO, choose_main};
 use crate::choice::N_KEYS;
 use crate::params::N_BANDS;
 use crate::platform::N_PLATFORMS;
 use crate::population::{State, Traits};
-use crate::rng::lane_draw;
+use crate::rng::{lane_draw, unit16};
 
 /// Consumers per batch: eight 32-bit lanes fill a 256-bit vector register.
 pub const BATCH: usize = 8;
@@ -97,6 +97,34 @@ impl Group {
         }
         *self = Group::new();
     }
+}
+
+/// A lane's payment keys: held | primary, and the wallets last used on
+/// Taobao/Tmall and JD.
+struct Key {
+    hp: u32,
+    last_t: u32,
+    last_j: u32,
+}
+
+/// Adds one consumer's expected orders and buyers (`bought`: bit p set if it
+/// bought on platform p) to its band's accumulator: the way of batches that
+/// span more than one group.
+#[inline(always)]
+fn add_lane(a: &mut BandAcc, key: Key, orders: [f32; N_PLATFORMS], bought: usize) {
+    let hp = key.hp as usize & 31;
+    for p in 0..N_PLATFORMS {
+        if p != TAOBAO && p != JD {
+            a.untracked[hp][p] += orders[p];
+        }
+    }
+    a.key_orders[TAOBAO][hp | (key.last_t as usize & 3) << 5] += orders[TAOBAO];
+    a.key_orders[JD][hp | (key.last_j as usize & 3) << 5] += orders[JD];
+    let spread = &SPREAD[bought];
+    a.buyers[0] += spread[0];
+    a.buyers[1] += spread[1];
+    // WeChat-Pay-only consumers: held = {WeChat Pay} (bit 1), no Alipay.
+    a.wechat_only_taobao_buyers += (hp & 3 == 2 && bought >> TAOBAO & 1 != 0) as u32;
 }
 
 /// The fast path's per-lane inputs decoded from traits and state.
@@ -187,30 +215,12 @@ pub fn step_batch(
         }
     }
 
-    // Main platform: one draw proportional to expected spend (as
-    // `choose_main`, lane by lane).
-    let aov: [Lanes<f32>; N_PLATFORMS] = std::array::from_fn(|p| std::array::from_fn(|l| t.aov_flat[(d.band[l] as usize) << 3 | p & 31]));
-    let mut new_main = [0u32; BATCH];
-    let mut fallback = false;
-    for l in 0..BATCH {
-        let spend: [f32; N_PLATFORMS] = std::array::from_fn(|p| orders[p][l] * aov[p][l]);
-        let (s01, s23, s45) = (spend[0] + spend[1], spend[2] + spend[3], spend[4] + spend[5]);
-        let c3 = s01 + s23;
-        let c5 = c3 + s45;
-        let target = (r[0][l] & 0xFFFF) as f32 * (1.0 / 65_536.0) * c5;
-        let cumulative = [spend[0], s01, s01 + spend[2], c3, c3 + spend[4], c5];
-        let below = cumulative.iter().map(|&c| (c <= target) as u32).sum::<u32>();
-        fallback |= ok[l] && below as usize == N_PLATFORMS;
-        new_main[l] = below;
-    }
-    if fallback {
-        // Only reachable through rounding at the top end (see `choose_main`).
-        for l in 0..BATCH {
-            if new_main[l] as usize == N_PLATFORMS {
-                new_main[l] = (0..N_PLATFORMS).rev().find(|&p| orders[p][l] * aov[p][l] > 0.0).unwrap_or(d.main[l] as usize) as u32;
-            }
-        }
-    }
+    // Main platform: one draw proportional to expected spend.
+    let new_main: Lanes<u32> = std::array::from_fn(|l| {
+        let aov = &t.aov[d.band[l] as usize];
+        let spend: [f32; N_PLATFORMS] = std::array::from_fn(|p| orders[p][l] * aov[p]);
+        choose_main(&spend, unit16((r[0][l] & 0xFFFF) as u64), d.main[l] as usize) as u32
+    });
 
     // Wallet of the month's last order on the tracked platforms, and the new state.
     for l in 0..BATCH {
@@ -259,25 +269,10 @@ pub fn step_batch(
             }
         }
     } else {
-        for l in 0..BATCH {
-            if !ok[l] {
-                continue;
-            }
-            let a = &mut acc[d.band[l] as usize % N_BANDS];
-            let hp = d.hp[l] as usize & 31;
-            let mut mask = 0usize;
-            for p in 0..N_PLATFORMS {
-                mask |= (bought[p][l] as usize) << p;
-                if p != TAOBAO && p != JD {
-                    a.untracked[hp][p] += orders[p][l];
-                }
-            }
-            a.key_orders[TAOBAO][hp | (d.last_t[l] as usize & 3) << 5] += orders[TAOBAO][l];
-            a.key_orders[JD][hp | (d.last_j[l] as usize & 3) << 5] += orders[JD][l];
-            let spread = &SPREAD[mask];
-            a.buyers[0] += spread[0];
-            a.buyers[1] += spread[1];
-            a.wechat_only_taobao_buyers += (hp & 3 == 2 && bought[TAOBAO][l]) as u32;
+        for l in (0..BATCH).filter(|&l| ok[l]) {
+            let mask = (0..N_PLATFORMS).fold(0, |m, p| m | (bought[p][l] as usize) << p);
+            let key = Key { hp: d.hp[l], last_t: d.last_t[l], last_j: d.last_j[l] };
+            add_lane(&mut acc[d.band[l] as usize % N_BANDS], key, std::array::from_fn(|p| orders[p][l]), mask);
         }
     }
     general
@@ -288,10 +283,11 @@ pub fn step_batch(
 /// same bits (a test compares the two on random batches).
 #[cfg(target_arch = "x86_64")]
 pub mod avx2 {
-    use super::{BATCH, Group, WORDS, arrival_half, step_batch};
-    use crate::model::{BandAcc, JD, MonthTables, SPREAD, TAOBAO};
+    use super::{BATCH, Group, Key, WORDS, add_lane, arrival_half, step_batch};
+    use crate::model::{BandAcc, JD, MonthTables, TAOBAO, choose_main};
     use crate::platform::N_PLATFORMS;
     use crate::population::{State, Traits};
+    use crate::rng::unit16;
     use std::arch::x86_64::*;
 
     /// Whether this CPU can run `step_batch_avx2`.
@@ -395,7 +391,7 @@ pub mod avx2 {
         let band1 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(band, one));
         let band2 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(band, i(2)));
         let spend: [__m256; N_PLATFORMS] = std::array::from_fn(|p| {
-            let aov = _mm256_blendv_ps(_mm256_blendv_ps(f(t.aov_flat[p]), f(t.aov_flat[8 | p]), band1), f(t.aov_flat[16 | p]), band2);
+            let aov = _mm256_blendv_ps(_mm256_blendv_ps(f(t.aov[0][p]), f(t.aov[1][p]), band1), f(t.aov[2][p]), band2);
             _mm256_mul_ps(orders[p], aov)
         });
         let s01 = _mm256_add_ps(spend[0], spend[1]);
@@ -417,16 +413,19 @@ pub mod avx2 {
             let mut m = [0u32; BATCH];
             let mut o = [[0f32; BATCH]; N_PLATFORMS];
             let mut old = [0u32; BATCH];
+            let mut lane_u = [0u32; BATCH];
             unsafe {
                 _mm256_storeu_si256(m.as_mut_ptr() as *mut __m256i, below);
                 _mm256_storeu_si256(old.as_mut_ptr() as *mut __m256i, main);
+                _mm256_storeu_si256(lane_u.as_mut_ptr() as *mut __m256i, _mm256_and_si256(r[0], i(0xFFFF)));
                 for p in 0..N_PLATFORMS {
                     _mm256_storeu_ps(o[p].as_mut_ptr(), spend[p]);
                 }
             }
             for l in 0..BATCH {
                 if m[l] as usize == N_PLATFORMS {
-                    m[l] = (0..N_PLATFORMS).rev().find(|&p| o[p][l] > 0.0).unwrap_or(old[l] as usize) as u32;
+                    let spend: [f32; N_PLATFORMS] = std::array::from_fn(|p| o[p][l]);
+                    m[l] = choose_main(&spend, unit16(lane_u[l] as u64), old[l] as usize) as u32;
                 }
             }
             new_main = unsafe { _mm256_loadu_si256(m.as_ptr() as *const __m256i) };
@@ -514,21 +513,9 @@ pub mod avx2 {
             }
             let ok_lanes = _mm256_movemask_ps(ok) as u32;
             for l in (0..BATCH).filter(|&l| ok_lanes >> l & 1 != 0) {
-                let a = &mut acc[bands[l] as usize];
-                let hp = hps[l] as usize & 31;
-                let mut mask = 0usize;
-                for p in 0..N_PLATFORMS {
-                    mask |= (b[p] as usize >> l & 1) << p;
-                    if p != TAOBAO && p != JD {
-                        a.untracked[hp][p] += o[p][l];
-                    }
-                }
-                a.key_orders[TAOBAO][hp | (lt[l] as usize & 3) << 5] += o[TAOBAO][l];
-                a.key_orders[JD][hp | (lj[l] as usize & 3) << 5] += o[JD][l];
-                let spread = &SPREAD[mask];
-                a.buyers[0] += spread[0];
-                a.buyers[1] += spread[1];
-                a.wechat_only_taobao_buyers += (hp & 3 == 2 && mask & 1 != 0) as u32;
+                let mask = (0..N_PLATFORMS).fold(0, |m, p| m | (b[p] as usize >> l & 1) << p);
+                let key = Key { hp: hps[l], last_t: lt[l], last_j: lj[l] };
+                add_lane(&mut acc[bands[l] as usize], key, std::array::from_fn(|p| o[p][l]), mask);
             }
         }
         !fast_lanes & 0xFF

@@ -115,10 +115,9 @@ pub struct MonthTables {
     /// 16-bit uniform, by payment key: the wallet is the number of cuts at
     /// or below the draw (0 = Alipay, 1 = WeChat Pay, 2 = card).
     pub cuts: Box<[[[u32; 2]; N_KEYS]; 2]>,
-    /// `lambda` and `aov` as flat tables (band << 2 | frequency class; band
-    /// << 3 | platform), for lane-wise look-ups.
+    /// `lambda` as a flat table (band << 2 | frequency class) padded to 16,
+    /// so that a vector gather with a masked index stays inside it.
     pub lambda_flat: [f32; 16],
-    pub aov_flat: [f32; 32],
 }
 
 /// The payment key of platform `p` within a weight row: the wallet last used
@@ -271,17 +270,14 @@ impl MonthTables {
             }
         }
         let mut lambda_flat = [0f32; 16];
-        let mut aov_flat = [0f32; 32];
         for band in 0..N_BANDS {
             lambda_flat[band << 2..(band << 2) + N_FREQ].copy_from_slice(&lambda[band]);
-            aov_flat[band << 3..(band << 3) + LANES].copy_from_slice(&aov[band]);
         }
         MonthTables {
             rows,
             fast_bits,
             cuts,
             lambda_flat,
-            aov_flat,
             general,
             base,
             pay_usable,
