@@ -69,7 +69,7 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Measure agent-months per second, bytes per consumer and peak memory.
-    #[command(after_help = "Example:\n  shareshift bench --sizes 1000000,10000000,100000000 --threads 1,2 --months 4")]
+    #[command(after_help = "Example:\n  shareshift bench --sizes 1000000,10000000,100000000 --threads 1,2 --samples 5 --seconds 0.5")]
     Bench {
         /// Population sizes (agents), ascending.
         #[arg(long, value_delimiter = ',', default_value = "1000000,10000000,100000000")]
@@ -77,9 +77,12 @@ pub enum Command {
         /// Thread counts to compare.
         #[arg(long, value_delimiter = ',', default_value = "1,2")]
         threads: Vec<usize>,
-        /// Months stepped per measurement.
-        #[arg(long, default_value_t = 4)]
-        months: u32,
+        /// Samples per size and thread count; the table shows their median.
+        #[arg(long, default_value_t = 5)]
+        samples: usize,
+        /// Shortest sample in seconds: a sample steps whole months until it has lasted this long.
+        #[arg(long, default_value_t = 0.5)]
+        seconds: f64,
         /// Scenario whose model is measured.
         #[arg(long, default_value = DEFAULT_SCENARIO)]
         scenario: PathBuf,

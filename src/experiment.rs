@@ -345,12 +345,12 @@ fn group_metrics(cells: &[[Sums; N_BANDS]], weight: &[f64], setup: &Setup) -> Ve
     out
 }
 
-/// Work and time of `months` monthly steps of one arm, for benchmarks: the
+/// Hands `bench` a monthly step of a fresh population, for timing: the
 /// scenario arm's regime of the last horizon month (every mechanism on), the
-/// population of the first, after `warm_up` untimed months so that habits,
-/// main platforms and wallets last used have formed. Drawing the population
-/// is not timed.
-pub fn time_steps(setup: &Setup, seed: u64, warm_up: u32, months: u32) -> (u64, f64) {
+/// population of the first. Each call steps one month (the argument is the
+/// month counter of the draws) on the calling thread pool and returns the
+/// agents stepped. Drawing the population happens before `bench` runs.
+pub fn with_monthly_step<R>(setup: &Setup, seed: u64, bench: impl FnOnce(&mut (dyn FnMut(u32) -> u64 + Send)) -> R) -> R {
     let streams = Streams::new(seed, 0);
     let (pop, initial) =
         Population::generate(&setup.geo, &setup.schedule, &setup.params.population, &setup.params.fitted, setup.entrant_mix, &streams);
@@ -359,12 +359,9 @@ pub fn time_steps(setup: &Setup, seed: u64, warm_up: u32, months: u32) -> (u64, 
     let prev = initial_previous(&pop, &initial, setup);
     let mut arm = ArmState { state: initial, prev };
     let regime = setup.timelines[1].last().unwrap_or(&setup.spinup_regime);
-    for k in 0..warm_up {
-        world.step(&mut arm, regime, 0, k);
-    }
-    let clock = std::time::Instant::now();
-    for k in warm_up..warm_up + months {
-        world.step(&mut arm, regime, 0, k);
-    }
-    (active_total(&setup.schedule.active[0]) * months as u64, clock.elapsed().as_secs_f64())
+    let agents = active_total(&setup.schedule.active[0]);
+    bench(&mut |month| {
+        world.step(&mut arm, regime, 0, month);
+        agents
+    })
 }

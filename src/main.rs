@@ -68,7 +68,9 @@ fn run(cli: &Cli) -> Result<()> {
             }
             Ok(())
         }
-        Some(Command::Bench { sizes, threads, months, scenario }) => bench(cli, scenario, sizes, threads, *months),
+        Some(Command::Bench { sizes, threads, samples, seconds, scenario }) => {
+            bench(cli, scenario, &shareshift::bench::Plan::new(sizes, threads, *samples, *seconds)?)
+        }
         Some(Command::Sensitivity { common, method, samples, params }) => {
             let method = match method {
                 cli::MethodArg::Morris => shareshift::analysis::Method::Morris,
@@ -193,34 +195,44 @@ fn print_summary(r: &RunReport) {
 }
 
 /// Prints a Markdown table of throughput at each size and thread count.
-fn bench(cli: &Cli, scenario: &std::path::Path, sizes: &[u64], threads: &[usize], months: u32) -> Result<()> {
+fn bench(cli: &Cli, scenario: &std::path::Path, plan: &shareshift::bench::Plan) -> Result<()> {
+    use shareshift::bench::{median, paired_ratios, range, run_size};
     let (data, s, fitted) = pipeline::validate(scenario, &cli.data, &RunOverrides::default())?;
     println!("machine: {}; {} cores; {:.1} GB memory", system::cpu_model(), system::cores(), system::total_memory() as f64 / 1e9);
     println!(
         "layout: {} bytes per consumer in a two-arm run (traits shared, one state word per arm)",
         shareshift::bench::BYTES_PER_CONSUMER
     );
+    println!(
+        "method: {} rounds per size; in each round every thread count steps the same population for at least {} s; \
+         median and range over rounds; speed-up = median of the rounds' ratios to the first thread count",
+        plan.samples, plan.min_seconds
+    );
     println!();
     println!(
-        "| consumers | threads | months | agent-months | seconds | agent-months per second | speed-up | peak memory (GB) | peak bytes per consumer |"
+        "| consumers | threads | agent-months timed | agent-months per second (median) | range over rounds | speed-up (range) | peak memory (GB) | peak bytes per consumer |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---|---|---:|---:|");
     let before = system::resident_bytes();
-    for &size in sizes {
-        let mut first = None;
-        for &t in threads {
-            let case = shareshift::bench::run_case(&s, &data, &fitted, size, t, months)?;
-            let peak = system::peak_resident_bytes();
-            let speedup = case.steps_per_second / *first.get_or_insert(case.steps_per_second);
+    let million = |x: f64| format!("{:.1}", x / 1e6);
+    for &size in &plan.sizes {
+        let cases = run_size(&s, &data, &fitted, size, plan)?;
+        let peak = system::peak_resident_bytes();
+        for case in &cases {
+            let (low, high) = range(&case.rates);
+            let ratios = paired_ratios(&cases[0], case);
+            let (r_low, r_high) = range(&ratios);
             println!(
-                "| {} | {} | {} | {} | {:.2} | {:.1} million | {:.2} | {:.2} | {:.1} |",
+                "| {} | {} | {} | {} million | {}–{} million | {:.2} ({:.2}–{:.2}) | {:.2} | {:.1} |",
                 case.consumers,
-                t,
-                months,
+                case.threads,
                 case.agent_steps,
-                case.seconds,
-                case.steps_per_second / 1e6,
-                speedup,
+                million(case.steps_per_second),
+                million(low),
+                million(high),
+                median(&ratios),
+                r_low,
+                r_high,
                 peak as f64 / 1e9,
                 peak.saturating_sub(before) as f64 / case.consumers as f64
             );

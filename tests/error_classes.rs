@@ -202,3 +202,19 @@ fn wrong_analysis_flags_are_refused_before_simulating() {
         assert!(!out.exists(), "{args:?}: nothing may be written");
     }
 }
+
+/// Flags of `bench` are checked before any population is drawn.
+#[test]
+fn wrong_bench_flags_are_refused_before_measuring() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["bench", "--samples", "0"], "flag `--samples`: expected at least 1, found 0"),
+        (&["bench", "--seconds=0"], "flag `--seconds`: expected seconds above 0 and at most 3600, found 0"),
+        (&["bench", "--seconds", "NaN"], "flag `--seconds`: expected seconds above 0"),
+        (&["bench", "--threads", "1,0"], "flag `--threads`: expected thread counts of at least 1, found 1,0"),
+        (&["bench", "--sizes", "0"], "flag `--sizes`: expected population sizes of at least 1 agent, found 0"),
+    ];
+    for (args, expected) in cases {
+        let err = rejected(args);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}

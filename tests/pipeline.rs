@@ -129,3 +129,34 @@ fn report_and_compare_work_from_output_folders() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("segments.csv"), "{err}");
 }
+
+/// `bench` times every thread count on one population, round after round,
+/// and prints a row per size and thread count with the median rate, its
+/// range and the speed-up over the first thread count.
+#[test]
+fn bench_prints_a_row_per_size_and_thread_count() {
+    let o = util::shareshift(&["bench", "--sizes", "20000,40000", "--threads", "1,2", "--samples", "3", "--seconds", "0.01"]);
+    let out = util::stdout(&o);
+    assert!(o.status.success(), "{}\n{out}", util::stderr(&o));
+    assert!(out.contains("method: 3 rounds per size"), "{out}");
+    let rows: Vec<Vec<String>> = out
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.as_bytes().get(2).is_some_and(u8::is_ascii_digit))
+        .map(|l| l.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "{out}");
+    for (row, (size, threads)) in rows.iter().zip([(20_000.0, "1"), (20_000.0, "2"), (40_000.0, "1"), (40_000.0, "2")]) {
+        // Sizes land within a few agents of the request (cells are rounded).
+        let consumers: f64 = row[0].parse().unwrap();
+        assert!((consumers - size).abs() < 100.0, "{row:?}");
+        assert_eq!(row[1], threads, "{row:?}");
+        let steps: f64 = row[2].parse().unwrap();
+        // At least three samples of at least one month each.
+        assert!(steps >= 3.0 * consumers, "{row:?}");
+        let rate: f64 = row[3].trim_end_matches(" million").parse().unwrap();
+        let (low, high) = row[4].trim_end_matches(" million").split_once('–').unwrap();
+        let (low, high): (f64, f64) = (low.parse().unwrap(), high.parse().unwrap());
+        assert!(rate > 0.0 && low <= rate && rate <= high, "{row:?}");
+    }
+    assert!(rows[0][5].starts_with("1.00 (1.00–1.00)"), "the first thread count is the reference: {:?}", rows[0]);
+}

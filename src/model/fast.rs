@@ -19,7 +19,7 @@
 //! The draws of this path are 32-bit counter-based hashes of the consumer
 //! index (`rng::lane_draw`), which vectorise, unlike 64-bit multiplication.
 
-use super::{BandAcc, JD, MonthTables, SPREAD, TAOBAO, choose_main};
+use super::{BandAcc, CellRows, JD, MonthTables, SPREAD, TAOBAO, choose_main};
 use crate::choice::N_KEYS;
 use crate::params::N_BANDS;
 use crate::platform::N_PLATFORMS;
@@ -167,7 +167,7 @@ fn decode(tr: &Lanes<Traits>, s: &Lanes<State>) -> Decoded {
 #[allow(clippy::too_many_arguments)]
 pub fn step_batch(
     t: &MonthTables,
-    rows: &[[f32; 2048]],
+    rows: &CellRows,
     keys: &[u32; WORDS],
     first: u32,
     tr: &Lanes<Traits>,
@@ -179,17 +179,20 @@ pub fn step_batch(
     let d = decode(tr, s);
     let fast: Lanes<bool> = std::array::from_fn(|l| l < live && t.fast_bits >> (d.held[l] | d.averse[l] << 3) & 1 != 0);
 
-    // Weights: the row of (band, held, primary, wallets last used) times
-    // consideration and, on the main platform, habit.
-    let row: Lanes<usize> = std::array::from_fn(|l| (d.band[l] << 9 | d.hp[l] | d.last_t[l] << 5 | d.last_j[l] << 7) as usize & 2047);
+    // Weights: the cell's row for (band, payment key) times consideration
+    // and, on the main platform, habit.
     let hexp: Lanes<f32> = std::array::from_fn(|l| t.hexp[d.level[l] as usize & 31]);
     let mut w = [[0f32; BATCH]; N_PLATFORMS];
     for (p, wp) in w.iter_mut().enumerate() {
-        let table = &rows[p];
         for l in 0..BATCH {
+            let row = match p {
+                TAOBAO => rows.taobao[(d.band[l] << 7 | d.hp[l] | d.last_t[l] << 5) as usize & 511],
+                JD => rows.jd[(d.band[l] << 7 | d.hp[l] | d.last_j[l] << 5) as usize & 511],
+                _ => rows.untracked[(d.band[l] << 5 | d.hp[l]) as usize & 127][p],
+            };
             let considered = (d.consider[l] >> p & 1) as f32;
             let habit = if d.main[l] == p as u32 { hexp[l] } else { 1.0 };
-            wp[l] = table[row[l]] * considered * habit;
+            wp[l] = row * considered * habit;
         }
     }
     // The same sum as `lane_sum` over eight lanes whose last two are 0.
@@ -284,7 +287,7 @@ pub fn step_batch(
 #[cfg(target_arch = "x86_64")]
 pub mod avx2 {
     use super::{BATCH, Group, Key, WORDS, add_lane, arrival_half, step_batch};
-    use crate::model::{BandAcc, JD, MonthTables, TAOBAO, choose_main};
+    use crate::model::{BandAcc, CellRows, JD, MonthTables, TAOBAO, choose_main};
     use crate::platform::N_PLATFORMS;
     use crate::population::{State, Traits};
     use crate::rng::unit16;
@@ -305,7 +308,7 @@ pub mod avx2 {
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn step_batch_avx2(
         t: &MonthTables,
-        rows: &[[f32; 2048]],
+        rows: &CellRows,
         keys: &[u32; WORDS],
         first: u32,
         tr: &[Traits; BATCH],
@@ -314,7 +317,7 @@ pub mod avx2 {
         acc: &mut [BandAcc],
         group: &mut Group,
     ) -> u32 {
-        if live < BATCH || rows.len() < N_PLATFORMS {
+        if live < BATCH {
             return step_batch(t, rows, keys, first, tr, s, live, acc, group);
         }
         let i = |x: u32| _mm256_set1_epi32(x as i32);
@@ -341,19 +344,12 @@ pub mod avx2 {
 
         // Weights. Gathers index tables the month built with exactly these
         // sizes; every index is masked into range.
-        let row = _mm256_and_si256(
-            _mm256_or_si256(
-                _mm256_or_si256(_mm256_slli_epi32(band, 9), hp),
-                _mm256_or_si256(_mm256_slli_epi32(last_t, 5), _mm256_slli_epi32(last_j, 7)),
-            ),
-            i(2047),
-        );
         // SAFETY (gathers): every index is masked below the table's length.
         let hexp = unsafe { _mm256_i32gather_ps::<4>(t.hexp.as_ptr(), _mm256_and_si256(level, i(31))) };
         let tables = if uniform_band_hp(band, hp) {
             uniform_lookups(t, rows, band, hp, freq, last_t, last_j)
         } else {
-            gathered_lookups(t, rows, row, band, freq, hp, last_t, last_j)
+            gathered_lookups(t, rows, band, freq, hp, last_t, last_j)
         };
         let mut w = [_mm256_setzero_ps(); N_PLATFORMS];
         for (p, wp) in w.iter_mut().enumerate() {
@@ -547,7 +543,7 @@ pub mod avx2 {
     #[allow(clippy::too_many_arguments)]
     fn uniform_lookups(
         t: &MonthTables,
-        rows: &[[f32; 2048]],
+        rows: &CellRows,
         band: __m256i,
         hp: __m256i,
         freq: __m256i,
@@ -556,15 +552,16 @@ pub mod avx2 {
     ) -> Lookups {
         let band0 = (_mm256_extract_epi32::<0>(band) as usize) & 3;
         let hp0 = (_mm256_extract_epi32::<0>(hp) as usize) & 31;
-        let base = band0 << 9 | hp0;
         let four = |x: [f32; 4]| _mm256_setr_ps(x[0], x[1], x[2], x[3], x[0], x[1], x[2], x[3]);
         let four_u = |x: [u32; 4]| {
             _mm256_setr_epi32(x[0] as i32, x[1] as i32, x[2] as i32, x[3] as i32, x[0] as i32, x[1] as i32, x[2] as i32, x[3] as i32)
         };
+        let key = |last: usize| (band0 << 7 | hp0 | last << 5) & 511;
+        let untracked = &rows.untracked[(band0 << 5 | hp0) & 127];
         let row = std::array::from_fn(|p| match p {
-            TAOBAO => _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| rows[p][(base | k << 5) & 2047])), last_t),
-            JD => _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| rows[p][(base | k << 7) & 2047])), last_j),
-            _ => _mm256_set1_ps(rows[p][base & 2047]),
+            TAOBAO => _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| rows.taobao[key(k)])), last_t),
+            JD => _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| rows.jd[key(k)])), last_j),
+            _ => _mm256_set1_ps(untracked[p]),
         });
         let lambda = _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| t.lambda_flat[(band0 << 2 | k) & 15])), freq);
         let cuts = |tracked: usize, last: __m256i| -> [__m256i; 2] {
@@ -580,8 +577,7 @@ pub mod avx2 {
     #[allow(clippy::too_many_arguments)]
     fn gathered_lookups(
         t: &MonthTables,
-        rows: &[[f32; 2048]],
-        row: __m256i,
+        rows: &CellRows,
         band: __m256i,
         freq: __m256i,
         hp: __m256i,
@@ -591,9 +587,18 @@ pub mod avx2 {
         let i = |x: u32| _mm256_set1_epi32(x as i32);
         // SAFETY: every index is masked below its table's length; `cuts` is
         // [[[u32; 2]; 128]; 2], element (tracked, key, c) at 256 tracked +
-        // 2 key + c.
+        // 2 key + c; `rows.untracked` is [[f32; 8]; 128], element (row, p)
+        // at 8 row + p.
         unsafe {
-            let row = std::array::from_fn(|p| _mm256_i32gather_ps::<4>(rows[p].as_ptr(), row));
+            let tracked = |last: __m256i| {
+                _mm256_and_si256(_mm256_or_si256(_mm256_or_si256(_mm256_slli_epi32(band, 7), hp), _mm256_slli_epi32(last, 5)), i(511))
+            };
+            let untracked = _mm256_slli_epi32(_mm256_and_si256(_mm256_or_si256(_mm256_slli_epi32(band, 5), hp), i(127)), 3);
+            let row = std::array::from_fn(|p| match p {
+                TAOBAO => _mm256_i32gather_ps::<4>(rows.taobao.as_ptr(), tracked(last_t)),
+                JD => _mm256_i32gather_ps::<4>(rows.jd.as_ptr(), tracked(last_j)),
+                _ => _mm256_i32gather_ps::<4>((rows.untracked.as_ptr() as *const f32).add(p), untracked),
+            });
             let lambda_index = _mm256_and_si256(_mm256_or_si256(_mm256_slli_epi32(band, 2), freq), i(15));
             let lambda = _mm256_i32gather_ps::<4>(t.lambda_flat.as_ptr(), lambda_index);
             let cuts = t.cuts.as_ptr() as *const i32;
@@ -674,7 +679,7 @@ mod tests {
         let mut uniform_batches = 0;
         for t in &tables() {
             for cell in [0, 17, t.base.len() - 1] {
-                let rows = &t.rows[cell * N_PLATFORMS..(cell + 1) * N_PLATFORMS];
+                let rows = &t.rows[cell];
                 let (mut acc_a, mut acc_b) = (vec![BandAcc::new(); N_BANDS], vec![BandAcc::new(); N_BANDS]);
                 let (mut group_a, mut group_b) = (Group::new(), Group::new());
                 for n in 0..4_000u32 {

@@ -103,11 +103,8 @@ pub struct MonthTables {
     /// Wallets held for which some platform may have nothing usable this
     /// month: those consumers take the general path.
     pub general: [bool; 8],
-    /// base x usable weight by cell and platform (`cell * N_PLATFORMS + p`),
-    /// then by band and weight row (`band << 9 | held | primary << 3 | wallet
-    /// last used on Taobao/Tmall << 5 | on JD << 7`): a fast-path consumer's
-    /// weight on a platform in one look-up.
-    pub rows: Vec<[f32; 2048]>,
+    /// base x usable weight of the fast path, by cell (`CellRows`).
+    pub rows: Vec<CellRows>,
     /// Bit `held | averse << 3` set where such consumers take the fast path:
     /// a usable wallet on every platform this month and no wallet to adopt.
     pub fast_bits: u32,
@@ -120,13 +117,33 @@ pub struct MonthTables {
     pub lambda_flat: [f32; 16],
 }
 
-/// The payment key of platform `p` within a weight row: the wallet last used
-/// counts on the tracked platforms only.
-fn row_key(row: usize, p: usize) -> usize {
-    match p {
-        TAOBAO => row & 127,
-        JD => row & 31 | row >> 2 & 0x60,
-        _ => row & 31,
+/// A cell's base x usable weights, the fast path's weights before
+/// consideration and habit: on Taobao/Tmall and JD by band and payment key
+/// (`band << 7 | held | primary << 3 | wallet last used there << 5`), on the
+/// untracked platforms by band and `held | primary << 3` (`band << 5 | ...`),
+/// all platforms side by side. One look-up per platform and consumer.
+#[derive(Clone)]
+pub struct CellRows {
+    pub taobao: [f32; 512],
+    pub jd: [f32; 512],
+    pub untracked: [[f32; LANES]; 128],
+}
+
+impl CellRows {
+    fn new(base: &[[f32; LANES]; N_BANDS], pay_usable: &[[f32; N_KEYS]; N_PLATFORMS]) -> CellRows {
+        let mut rows = CellRows { taobao: [0.0; 512], jd: [0.0; 512], untracked: [[0.0; LANES]; 128] };
+        for (band, base) in base.iter().enumerate() {
+            for key in 0..N_KEYS {
+                rows.taobao[band << 7 | key] = base[TAOBAO] * pay_usable[TAOBAO][key];
+                rows.jd[band << 7 | key] = base[JD] * pay_usable[JD][key];
+            }
+            for hp in 0..32 {
+                for p in 0..N_PLATFORMS {
+                    rows.untracked[band << 5 | hp][p] = base[p] * pay_usable[p][hp];
+                }
+            }
+        }
+        rows
     }
 }
 
@@ -246,17 +263,7 @@ impl MonthTables {
             *flag = (0..N_PLATFORMS)
                 .any(|p| (0..4).any(|last| (0..N_WALLETS).any(|pr| pay_setup[p][pay_key(WalletSet(held as u8), pr, last)] > 0.0)));
         }
-        let mut rows = vec![[0f32; 2048]; base.len() * N_PLATFORMS];
-        // Three quarters of a million products a month: in parallel, since at
-        // a million consumers this is a fifth of the month's work.
-        rows.par_iter_mut().enumerate().for_each(|(cell_platform, out)| {
-            let (cell, p) = (cell_platform / N_PLATFORMS, cell_platform % N_PLATFORMS);
-            for band in 0..N_BANDS {
-                for r in 0..512 {
-                    out[band << 9 | r] = base[cell][band][p] * pay_usable[p][row_key(r, p)];
-                }
-            }
-        });
+        let rows = base.iter().map(|b| CellRows::new(b, &pay_usable)).collect();
         let mut fast_bits = 0u32;
         for bin in 0..32 {
             let (held, averse) = (WalletSet((bin & 7) as u8), WalletSet((bin >> 3) as u8));
@@ -508,7 +515,7 @@ impl Step<'_> {
         states: &mut [State],
         kernel: impl Fn(
             &MonthTables,
-            &[[f32; 2048]],
+            &CellRows,
             &[u32; WORDS],
             u32,
             &[Traits; BATCH],
@@ -519,7 +526,7 @@ impl Step<'_> {
         ) -> u32,
     ) -> [Sums; N_BANDS] {
         let t = self.tables;
-        let rows = &t.rows[cell * N_PLATFORMS..(cell + 1) * N_PLATFORMS];
+        let rows = &t.rows[cell];
         let keys = self.streams.lane_keys::<WORDS>(self.month);
         let mut acc = vec![BandAcc::new(); N_BANDS];
         let mut group = Group::new();
