@@ -33,7 +33,6 @@ pub fn mix(mut z: u64) -> u64 {
 #[repr(u64)]
 pub enum Purpose {
     Traits = 1,
-    Adoption = 2,
     Choice = 3,
     SetUp = 4,
 }

@@ -1,14 +1,16 @@
-//! The fast path, eight consumers at a time.
+//! The batched step, eight consumers at a time.
 //!
-//! Most consumers hold a usable wallet on every platform and have nothing to
-//! adopt (`MonthTables::fast_bits`). Their step is the same for all of them:
-//! weights from the month's tables, expected orders, first arrivals, the
-//! wallet of the last order on the tracked platforms, the main platform and
-//! its habit. Here that step runs over a batch of `BATCH` neighbouring
-//! consumers, every quantity eight lanes: in AVX2 instructions where the CPU
-//! has them (`avx2`: one instruction per line, table look-ups as gathers,
-//! branches as selects), else lane by lane (`step_batch`), with the same
-//! operations in the same order and so the same results.
+//! Every consumer first draws wallet adoption here. Most then hold a usable
+//! wallet on every platform (`MonthTables::fast_held`), and their step is the
+//! same for all of them: weights from the month's tables, expected orders,
+//! first arrivals, the wallet of the last order on the tracked platforms, the
+//! main platform and its habit. Here that step runs over a batch of `BATCH`
+//! neighbouring consumers, every quantity eight lanes: in AVX2 instructions
+//! where the CPU has them (`avx2`: one instruction per line, table look-ups
+//! as gathers, branches as selects), else lane by lane (`step_batch`), with
+//! the same operations in the same order and so the same results. The
+//! others (nothing usable on some platform: set-up or abandon) continue on
+//! the general path (`Step::general`).
 //!
 //! Consumers are sorted by type within a cell (`population::sort_by_type`),
 //! so a batch nearly always shares its band and the wallets held and primary
@@ -19,7 +21,7 @@
 //! The draws of this path are 32-bit counter-based hashes of the consumer
 //! index (`rng::lane_draw`), which vectorise, unlike 64-bit multiplication.
 
-use super::{BandAcc, CellRows, JD, MonthTables, SPREAD, TAOBAO, choose_main};
+use super::{BandAcc, CellTables, JD, MonthTables, SPREAD, TAOBAO, choose_main, tracked_slot};
 use crate::choice::N_KEYS;
 use crate::params::N_BANDS;
 use crate::platform::N_PLATFORMS;
@@ -31,11 +33,15 @@ pub const BATCH: usize = 8;
 
 type Lanes<T> = [T; BATCH];
 
-/// Random words per consumer and month on the fast path, as 16-bit halves:
-/// 0 = [main platform | wallet on Taobao/Tmall], 1 = [wallet on JD | arrival
-/// on Taobao/Tmall], 2 = [arrival on JD | on Pinduoduo], 3 = [on Douyin | on
-/// Kuaishou], 4 = [on other platforms | unused].
-pub const WORDS: usize = 5;
+/// Random words per consumer and month on the batched path. Words 0-4 as
+/// 16-bit halves: 0 = [main platform | wallet on Taobao/Tmall], 1 = [wallet
+/// on JD | arrival on Taobao/Tmall], 2 = [arrival on JD | on Pinduoduo], 3 =
+/// [on Douyin | on Kuaishou], 4 = [on other platforms | unused]. Words 5 and
+/// 6: adoption of Alipay and of WeChat Pay (top 31 bits).
+pub const WORDS: usize = 7;
+
+/// The word of the adoption draw of Alipay; WeChat Pay's follows.
+const ADOPTION: usize = 5;
 
 /// Where platform p's 16-bit arrival draw sits: word, and shift in it.
 const fn arrival_half(p: usize) -> (usize, u32) {
@@ -127,6 +133,18 @@ fn add_lane(a: &mut BandAcc, key: Key, orders: [f32; N_PLATFORMS], bought: usize
     a.wechat_only_taobao_buyers += (hp & 3 == 2 && bought >> TAOBAO & 1 != 0) as u32;
 }
 
+/// Counts the adoptions of a batch (`adopted`: lanes by wallet) in their
+/// bands' accumulators.
+fn count_adoptions(acc: &mut [BandAcc], band: &Lanes<u32>, adopted: [u32; 2]) {
+    for (w, lanes) in adopted.into_iter().enumerate() {
+        let mut rest = lanes;
+        while rest != 0 {
+            acc[band[rest.trailing_zeros() as usize] as usize % N_BANDS].adoptions[w] += 1;
+            rest &= rest - 1;
+        }
+    }
+}
+
 /// The fast path's per-lane inputs decoded from traits and state.
 struct Decoded {
     band: Lanes<u32>,
@@ -159,15 +177,15 @@ fn decode(tr: &Lanes<Traits>, s: &Lanes<State>) -> Decoded {
     }
 }
 
-/// Steps the live lanes of a batch that take the fast path and returns the
-/// lanes left for the general path. `first` is the index of lane 0's
-/// consumer, `keys` the month's keys of the random words, `rows` the cell's
-/// weight rows by platform.
+/// Draws wallet adoption for the live lanes of a batch, steps those that
+/// take the fast path and returns the lanes left for the general path.
+/// `first` is the index of lane 0's consumer, `keys` the month's keys of the
+/// random words, `rows` the cell's tables.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub fn step_batch(
     t: &MonthTables,
-    rows: &CellRows,
+    rows: &CellTables,
     keys: &[u32; WORDS],
     first: u32,
     tr: &Lanes<Traits>,
@@ -176,8 +194,26 @@ pub fn step_batch(
     acc: &mut [BandAcc],
     group: &mut Group,
 ) -> u32 {
-    let d = decode(tr, s);
-    let fast: Lanes<bool> = std::array::from_fn(|l| l < live && t.fast_bits >> (d.held[l] | d.averse[l] << 3) & 1 != 0);
+    let mut d = decode(tr, s);
+    // Adoption: a lane lacking Alipay or WeChat Pay, and not averse to it,
+    // takes it up with the cell's monthly probability.
+    let mut adopted = [0u32; 2];
+    for (w, lanes) in adopted.iter_mut().enumerate() {
+        for l in 0..live {
+            let candidate = (d.held[l] | d.averse[l]) >> w & 1 == 0;
+            if candidate && lane_draw(first + l as u32, keys[ADOPTION + w]) >> 1 < rows.adopt_cuts[w] {
+                *lanes |= 1 << l;
+            }
+        }
+    }
+    for l in 0..live {
+        let taken = (adopted[0] >> l & 1) | (adopted[1] >> l & 1) << 1;
+        d.held[l] |= taken;
+        d.hp[l] |= taken;
+        s[l].0 |= taken;
+    }
+    count_adoptions(acc, &d.band, adopted);
+    let fast: Lanes<bool> = std::array::from_fn(|l| l < live && t.fast_held >> d.held[l] & 1 != 0);
 
     // Weights: the cell's row for (band, payment key) times consideration
     // and, on the main platform, habit.
@@ -185,9 +221,10 @@ pub fn step_batch(
     let mut w = [[0f32; BATCH]; N_PLATFORMS];
     for (p, wp) in w.iter_mut().enumerate() {
         for l in 0..BATCH {
+            let tracked = |last: u32| (d.band[l] << 7) as usize | tracked_slot(d.hp[l] as usize, last as usize);
             let row = match p {
-                TAOBAO => rows.taobao[(d.band[l] << 7 | d.hp[l] | d.last_t[l] << 5) as usize & 511],
-                JD => rows.jd[(d.band[l] << 7 | d.hp[l] | d.last_j[l] << 5) as usize & 511],
+                TAOBAO => rows.taobao[tracked(d.last_t[l]) & 511],
+                JD => rows.jd[tracked(d.last_j[l]) & 511],
                 _ => rows.untracked[(d.band[l] << 5 | d.hp[l]) as usize & 127][p],
             };
             let considered = (d.consider[l] >> p & 1) as f32;
@@ -208,7 +245,7 @@ pub fn step_batch(
     }
 
     // Draws and first arrivals.
-    let r: [Lanes<u32>; WORDS] = std::array::from_fn(|k| std::array::from_fn(|l| lane_draw(first + l as u32, keys[k])));
+    let r: [Lanes<u32>; ADOPTION] = std::array::from_fn(|k| std::array::from_fn(|l| lane_draw(first + l as u32, keys[k])));
     let mut bought = [[false; BATCH]; N_PLATFORMS];
     for p in 0..N_PLATFORMS {
         let (word, shift) = arrival_half(p);
@@ -227,12 +264,12 @@ pub fn step_batch(
 
     // Wallet of the month's last order on the tracked platforms, and the new state.
     for l in 0..BATCH {
-        let key_t = (d.hp[l] | d.last_t[l] << 5) as usize & (N_KEYS - 1);
-        let key_j = (d.hp[l] | d.last_j[l] << 5) as usize & (N_KEYS - 1);
-        let (ct, cj) = (&t.cuts[0][key_t], &t.cuts[1][key_j]);
+        let slot_t = tracked_slot(d.hp[l] as usize, d.last_t[l] as usize) & (N_KEYS - 1);
+        let slot_j = tracked_slot(d.hp[l] as usize, d.last_j[l] as usize) & (N_KEYS - 1);
+        let (ct, cj) = (&t.cuts[0], &t.cuts[1]);
         let (vt, vj) = (r[0][l] >> 16, r[1][l] & 0xFFFF);
-        let code_t = 1 + (vt >= ct[0]) as u32 + (vt >= ct[1]) as u32;
-        let code_j = 1 + (vj >= cj[0]) as u32 + (vj >= cj[1]) as u32;
+        let code_t = 1 + (vt >= ct[0][slot_t]) as u32 + (vt >= ct[1][slot_t]) as u32;
+        let code_j = 1 + (vj >= cj[0][slot_j]) as u32 + (vj >= cj[1][slot_j]) as u32;
         let last_t = if bought[TAOBAO][l] { code_t } else { d.last_t[l] };
         let last_j = if bought[JD][l] { code_j } else { d.last_j[l] };
         let level = if new_main[l] == d.main[l] { t.habit_same[d.level[l] as usize & 31] } else { t.habit_switch };
@@ -286,8 +323,8 @@ pub fn step_batch(
 /// same bits (a test compares the two on random batches).
 #[cfg(target_arch = "x86_64")]
 pub mod avx2 {
-    use super::{BATCH, Group, Key, WORDS, add_lane, arrival_half, step_batch};
-    use crate::model::{BandAcc, CellRows, JD, MonthTables, TAOBAO, choose_main};
+    use super::{ADOPTION, BATCH, Group, Key, WORDS, add_lane, arrival_half, count_adoptions, step_batch};
+    use crate::model::{BandAcc, CellTables, JD, MonthTables, TAOBAO, choose_main, tracked_slot};
     use crate::platform::N_PLATFORMS;
     use crate::population::{State, Traits};
     use crate::rng::unit16;
@@ -308,7 +345,7 @@ pub mod avx2 {
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn step_batch_avx2(
         t: &MonthTables,
-        rows: &CellRows,
+        rows: &CellTables,
         keys: &[u32; WORDS],
         first: u32,
         tr: &[Traits; BATCH],
@@ -328,11 +365,36 @@ pub mod avx2 {
         let trv = unsafe { _mm256_loadu_si256(tr.as_ptr() as *const __m256i) };
         let sv = unsafe { _mm256_loadu_si256(s.as_ptr() as *const __m256i) };
         let field = |v: __m256i, shift: i32, mask: u32| _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_set1_epi32(shift)), i(mask));
+        let consumer = _mm256_add_epi32(i(first), lanes);
+        // `rng::lane_draw` of every lane.
+        let draw = |key: u32| {
+            let mut x = _mm256_xor_si256(consumer, i(key));
+            x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+            x = _mm256_mullo_epi32(x, i(0x21F0_AAAD));
+            x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+            x = _mm256_mullo_epi32(x, i(0xD35A_2D97));
+            _mm256_xor_si256(x, _mm256_srli_epi32(x, 15))
+        };
         let band = field(trv, 0, 3);
         let freq = field(trv, 2, 3);
         let consider = field(trv, 10, 0x3F);
         let averse = field(trv, 16, 3);
-        let held = field(sv, 0, 7);
+
+        // Adoption, drawn only where some lane may adopt that wallet.
+        let mut held = field(sv, 0, 7);
+        let candidates = _mm256_andnot_si256(_mm256_or_si256(held, averse), i(3));
+        let mut adopted = [0u32; 2];
+        for (w, lanes) in adopted.iter_mut().enumerate() {
+            let bit = i(1 << w);
+            let candidate = _mm256_cmpeq_epi32(_mm256_and_si256(candidates, bit), bit);
+            if _mm256_movemask_epi8(candidate) != 0 {
+                let below = _mm256_cmpgt_epi32(i(rows.adopt_cuts[w]), _mm256_srli_epi32(draw(keys[ADOPTION + w]), 1));
+                let taken = _mm256_and_si256(candidate, below);
+                held = _mm256_or_si256(held, _mm256_and_si256(taken, bit));
+                *lanes = _mm256_movemask_ps(_mm256_castsi256_ps(taken)) as u32;
+            }
+        }
+        let sv = _mm256_or_si256(sv, held);
         let hp = _mm256_or_si256(held, field(trv, 5, 0x18));
         let main = field(sv, 3, 7);
         let level = field(sv, 6, 31);
@@ -340,7 +402,7 @@ pub mod avx2 {
         let last_j = field(sv, 13, 3);
 
         let bin = _mm256_or_si256(held, _mm256_slli_epi32(averse, 3));
-        let fast = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_srlv_epi32(i(t.fast_bits), bin), one), one);
+        let fast = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_srlv_epi32(i(t.fast_held), held), one), one);
 
         // Weights. Gathers index tables the month built with exactly these
         // sizes; every index is masked into range.
@@ -365,16 +427,8 @@ pub mod avx2 {
         let scale = _mm256_and_ps(_mm256_div_ps(tables.lambda, total), ok);
         let orders: [__m256; N_PLATFORMS] = std::array::from_fn(|p| _mm256_and_ps(_mm256_mul_ps(w[p], scale), ok));
 
-        // Draws (`rng::lane_draw`) and first arrivals.
-        let consumer = _mm256_add_epi32(i(first), lanes);
-        let r: [__m256i; WORDS] = std::array::from_fn(|k| {
-            let mut x = _mm256_xor_si256(consumer, i(keys[k]));
-            x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
-            x = _mm256_mullo_epi32(x, i(0x21F0_AAAD));
-            x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
-            x = _mm256_mullo_epi32(x, i(0xD35A_2D97));
-            _mm256_xor_si256(x, _mm256_srli_epi32(x, 15))
-        });
+        // Draws and first arrivals.
+        let r: [__m256i; ADOPTION] = std::array::from_fn(|k| draw(keys[k]));
         let exp = t.exp.values();
         let bought: [__m256; N_PLATFORMS] = std::array::from_fn(|p| {
             let (word, shift) = arrival_half(p);
@@ -452,6 +506,9 @@ pub mod avx2 {
         unsafe {
             _mm256_storeu_si256(bins.as_mut_ptr() as *mut __m256i, bin);
             _mm256_storeu_si256(bands.as_mut_ptr() as *mut __m256i, band);
+        }
+        if adopted != [0, 0] {
+            count_adoptions(acc, &bands, adopted);
         }
         let tally = _mm256_or_si256(_mm256_slli_epi32(band, 5), bin);
         if fast_lanes == 0xFF
@@ -537,13 +594,14 @@ pub mod avx2 {
     /// Look-ups for a batch that shares band, wallets held and primary
     /// wallet: the untracked platforms' weights are the same in every lane,
     /// and everything else depends on one of four values per lane (frequency
-    /// class, wallet last used), so a register permutation replaces each
-    /// gather. Same values as `gathered_lookups`.
+    /// class, wallet last used), which sit side by side in the tables
+    /// (`tracked_slot`): one load of four and a register permutation replace
+    /// each gather. Same values as `gathered_lookups`.
     #[target_feature(enable = "avx2")]
     #[allow(clippy::too_many_arguments)]
     fn uniform_lookups(
         t: &MonthTables,
-        rows: &CellRows,
+        rows: &CellTables,
         band: __m256i,
         hp: __m256i,
         freq: __m256i,
@@ -552,22 +610,31 @@ pub mod avx2 {
     ) -> Lookups {
         let band0 = (_mm256_extract_epi32::<0>(band) as usize) & 3;
         let hp0 = (_mm256_extract_epi32::<0>(hp) as usize) & 31;
-        let four = |x: [f32; 4]| _mm256_setr_ps(x[0], x[1], x[2], x[3], x[0], x[1], x[2], x[3]);
-        let four_u = |x: [u32; 4]| {
-            _mm256_setr_epi32(x[0] as i32, x[1] as i32, x[2] as i32, x[3] as i32, x[0] as i32, x[1] as i32, x[2] as i32, x[3] as i32)
+        let slot = tracked_slot(hp0, 0);
+        // The first four values of a table slice, repeated in both halves of
+        // a register (slices shorter than four cannot occur: every start
+        // above is masked to leave four).
+        let four_u = |x: &[u32]| -> __m256i {
+            let x: &[u32; 4] = x.get(..4).and_then(|x| x.try_into().ok()).unwrap_or(&[0; 4]);
+            // SAFETY: `x` is four u32, the 128 bits read (unaligned load).
+            _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(x.as_ptr() as *const __m128i) })
         };
-        let key = |last: usize| (band0 << 7 | hp0 | last << 5) & 511;
+        let four = |x: &[f32]| -> __m256 {
+            let x: &[f32; 4] = x.get(..4).and_then(|x| x.try_into().ok()).unwrap_or(&[0.0; 4]);
+            // SAFETY: as in `four_u`.
+            _mm256_castsi256_ps(_mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(x.as_ptr() as *const __m128i) }))
+        };
+        let tracked = (band0 << 7 | slot) & 511;
         let untracked = &rows.untracked[(band0 << 5 | hp0) & 127];
         let row = std::array::from_fn(|p| match p {
-            TAOBAO => _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| rows.taobao[key(k)])), last_t),
-            JD => _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| rows.jd[key(k)])), last_j),
+            TAOBAO => _mm256_permutevar8x32_ps(four(&rows.taobao[tracked..]), last_t),
+            JD => _mm256_permutevar8x32_ps(four(&rows.jd[tracked..]), last_j),
             _ => _mm256_set1_ps(untracked[p]),
         });
-        let lambda = _mm256_permutevar8x32_ps(four(std::array::from_fn(|k| t.lambda_flat[(band0 << 2 | k) & 15])), freq);
+        let lambda = _mm256_permutevar8x32_ps(four(&t.lambda_flat[(band0 << 2) & 15..]), freq);
+        let slot = slot & 127;
         let cuts = |tracked: usize, last: __m256i| -> [__m256i; 2] {
-            std::array::from_fn(|c| {
-                _mm256_permutevar8x32_epi32(four_u(std::array::from_fn(|k| t.cuts[tracked][(hp0 | k << 5) & 127][c])), last)
-            })
+            std::array::from_fn(|c| _mm256_permutevar8x32_epi32(four_u(&t.cuts[tracked][c][slot..]), last))
         };
         Lookups { row, lambda, cuts_t: cuts(0, last_t), cuts_j: cuts(1, last_j) }
     }
@@ -577,7 +644,7 @@ pub mod avx2 {
     #[allow(clippy::too_many_arguments)]
     fn gathered_lookups(
         t: &MonthTables,
-        rows: &CellRows,
+        rows: &CellTables,
         band: __m256i,
         freq: __m256i,
         hp: __m256i,
@@ -586,13 +653,12 @@ pub mod avx2 {
     ) -> Lookups {
         let i = |x: u32| _mm256_set1_epi32(x as i32);
         // SAFETY: every index is masked below its table's length; `cuts` is
-        // [[[u32; 2]; 128]; 2], element (tracked, key, c) at 256 tracked +
-        // 2 key + c; `rows.untracked` is [[f32; 8]; 128], element (row, p)
+        // [[[u32; 128]; 2]; 2], element (tracked, c, slot) at 256 tracked +
+        // 128 c + slot; `rows.untracked` is [[f32; 8]; 128], element (row, p)
         // at 8 row + p.
         unsafe {
-            let tracked = |last: __m256i| {
-                _mm256_and_si256(_mm256_or_si256(_mm256_or_si256(_mm256_slli_epi32(band, 7), hp), _mm256_slli_epi32(last, 5)), i(511))
-            };
+            let slot = |last: __m256i| _mm256_or_si256(_mm256_slli_epi32(hp, 2), last);
+            let tracked = |last: __m256i| _mm256_and_si256(_mm256_or_si256(_mm256_slli_epi32(band, 7), slot(last)), i(511));
             let untracked = _mm256_slli_epi32(_mm256_and_si256(_mm256_or_si256(_mm256_slli_epi32(band, 5), hp), i(127)), 3);
             let row = std::array::from_fn(|p| match p {
                 TAOBAO => _mm256_i32gather_ps::<4>(rows.taobao.as_ptr(), tracked(last_t)),
@@ -603,8 +669,8 @@ pub mod avx2 {
             let lambda = _mm256_i32gather_ps::<4>(t.lambda_flat.as_ptr(), lambda_index);
             let cuts = t.cuts.as_ptr() as *const i32;
             let gather = |tracked: usize, last: __m256i| -> [__m256i; 2] {
-                let key = _mm256_and_si256(_mm256_or_si256(hp, _mm256_slli_epi32(last, 5)), i(127));
-                std::array::from_fn(|c| _mm256_i32gather_epi32::<8>(cuts.add(256 * tracked + c), key))
+                let slot = _mm256_and_si256(slot(last), i(127));
+                std::array::from_fn(|c| _mm256_i32gather_epi32::<4>(cuts.add(256 * tracked + 128 * c), slot))
             };
             Lookups { row, lambda, cuts_t: gather(0, last_t), cuts_j: gather(1, last_j) }
         }
@@ -679,7 +745,7 @@ mod tests {
         let mut uniform_batches = 0;
         for t in &tables() {
             for cell in [0, 17, t.base.len() - 1] {
-                let rows = &t.rows[cell];
+                let rows = &t.cells[cell];
                 let (mut acc_a, mut acc_b) = (vec![BandAcc::new(); N_BANDS], vec![BandAcc::new(); N_BANDS]);
                 let (mut group_a, mut group_b) = (Group::new(), Group::new());
                 for n in 0..4_000u32 {
@@ -698,6 +764,7 @@ mod tests {
                 group_b.fold(&mut acc_b);
                 assert_eq!(acc_a, acc_b);
                 assert!(acc_a.iter().any(|a| a.key_orders[TAOBAO].iter().any(|&o| o > 0.0)), "the batches bought something");
+                assert!(acc_a.iter().any(|a| a.adoptions.iter().any(|&n| n > 0)), "some lanes adopted a wallet");
             }
         }
         assert!(uniform_batches > 1_000);

@@ -19,7 +19,7 @@ use crate::observe::Sums;
 use crate::params::{ModelParams, N_BANDS, N_FREQ, N_KAPPA};
 use crate::platform::{N_PLATFORMS, Platform};
 use crate::population::{HABIT_LEVELS, State, Traits};
-use crate::rng::{ExpTable, Purpose, Streams, unit, unit16};
+use crate::rng::{ExpTable, Purpose, Streams, unit16};
 use crate::scenario::Regime;
 use crate::wallet::{N_WALLETS, Wallet, WalletSet};
 use rayon::prelude::*;
@@ -97,45 +97,46 @@ pub struct MonthTables {
     pub lambda: [[f32; N_FREQ]; N_BANDS],
     /// Average order value (CNY) by band and platform.
     pub aov: [[f32; LANES]; N_BANDS],
-    /// Monthly adoption probability of each wallet by cell.
-    pub adopt: Vec<[f32; N_WALLETS]>,
     pub exp: ExpTable,
     /// Wallets held for which some platform may have nothing usable this
     /// month: those consumers take the general path.
     pub general: [bool; 8],
-    /// base x usable weight of the fast path, by cell (`CellRows`).
-    pub rows: Vec<CellRows>,
-    /// Bit `held | averse << 3` set where such consumers take the fast path:
-    /// a usable wallet on every platform this month and no wallet to adopt.
-    pub fast_bits: u32,
-    /// The payment split on Taobao/Tmall (0) and JD (1) as cut points on a
-    /// 16-bit uniform, by payment key: the wallet is the number of cuts at
-    /// or below the draw (0 = Alipay, 1 = WeChat Pay, 2 = card).
-    pub cuts: Box<[[[u32; 2]; N_KEYS]; 2]>,
+    /// What the batched step looks up per cell (`CellTables`).
+    pub cells: Vec<CellTables>,
+    /// Bit `held` set where consumers holding those wallets (after adoption)
+    /// take the batched path: a usable wallet on every platform this month.
+    pub fast_held: u32,
+    /// The payment split on Taobao/Tmall (0) and JD (1) as two cut points on
+    /// a 16-bit uniform, by `tracked_slot`: the wallet is the number of cuts
+    /// at or below the draw (0 = Alipay, 1 = WeChat Pay, 2 = card).
+    pub cuts: Box<[[[u32; N_KEYS]; 2]; 2]>,
     /// `lambda` as a flat table (band << 2 | frequency class) padded to 16,
     /// so that a vector gather with a masked index stays inside it.
     pub lambda_flat: [f32; 16],
 }
 
-/// A cell's base x usable weights, the fast path's weights before
-/// consideration and habit: on Taobao/Tmall and JD by band and payment key
-/// (`band << 7 | held | primary << 3 | wallet last used there << 5`), on the
-/// untracked platforms by band and `held | primary << 3` (`band << 5 | ...`),
-/// all platforms side by side. One look-up per platform and consumer.
+/// A cell's tables for the batched step. Weights before consideration and
+/// habit (base x usable weight): on Taobao/Tmall and JD by band and payment
+/// key (`band << 7 | tracked_slot`), on the untracked platforms by band and
+/// `held | primary << 3` (`band << 5 | ...`), all platforms side by side; one
+/// look-up per platform and consumer. And the month's adoption of Alipay and
+/// WeChat Pay: adopted where a 31-bit draw falls below the cut.
 #[derive(Clone)]
-pub struct CellRows {
+pub struct CellTables {
     pub taobao: [f32; 512],
     pub jd: [f32; 512],
     pub untracked: [[f32; LANES]; 128],
+    pub adopt_cuts: [u32; 2],
 }
 
-impl CellRows {
-    fn new(base: &[[f32; LANES]; N_BANDS], pay_usable: &[[f32; N_KEYS]; N_PLATFORMS]) -> CellRows {
-        let mut rows = CellRows { taobao: [0.0; 512], jd: [0.0; 512], untracked: [[0.0; LANES]; 128] };
+impl CellTables {
+    fn new(base: &[[f32; LANES]; N_BANDS], pay_usable: &[[f32; N_KEYS]; N_PLATFORMS], adopt: [f64; 2]) -> CellTables {
+        let mut rows = CellTables { taobao: [0.0; 512], jd: [0.0; 512], untracked: [[0.0; LANES]; 128], adopt_cuts: [0; 2] };
         for (band, base) in base.iter().enumerate() {
-            for key in 0..N_KEYS {
-                rows.taobao[band << 7 | key] = base[TAOBAO] * pay_usable[TAOBAO][key];
-                rows.jd[band << 7 | key] = base[JD] * pay_usable[JD][key];
+            for (hp, last) in (0..32).flat_map(|hp| (0..4).map(move |last| (hp, last))) {
+                let (slot, key) = (band << 7 | tracked_slot(hp, last), hp | last << 5);
+                rows.taobao[slot] = base[TAOBAO] * pay_usable[TAOBAO][key];
+                rows.jd[slot] = base[JD] * pay_usable[JD][key];
             }
             for hp in 0..32 {
                 for p in 0..N_PLATFORMS {
@@ -143,8 +144,17 @@ impl CellRows {
                 }
             }
         }
+        rows.adopt_cuts = adopt.map(|p| (p * 2_147_483_648.0).ceil().clamp(0.0, 2_147_483_647.0) as u32);
         rows
     }
+}
+
+/// Where the batched step's tables of the tracked platforms keep payment key
+/// (held | primary << 3 = `hp`, wallet last used there): the four wallets
+/// last used side by side, so that a batch sharing held and primary wallet
+/// loads all four in one instruction.
+pub(crate) const fn tracked_slot(hp: usize, last: usize) -> usize {
+    hp << 2 | last
 }
 
 /// The smallest 16-bit draw `v` with v / 65536 >= x: comparing integers
@@ -245,35 +255,26 @@ impl MonthTables {
                 aov[band][p] = (pop.aov[p] * pop.aov_band_multiplier[band]) as f32;
             }
         }
-        let adopt = prev
-            .holding
-            .iter()
-            .zip(&prev.potential)
-            .map(|(h, m)| {
-                let mut out = [0f32; N_WALLETS];
-                for w in 0..N_WALLETS {
-                    let f = if m[w] > 0.0 { (h[w] / m[w]).min(1.0) } else { 0.0 };
-                    out[w] = (1.0 - (-(b.bass_p[w] + b.bass_q[w] * f) / 12.0).exp()) as f32;
-                }
-                out
+        // Monthly Bass hazard of Alipay and WeChat Pay, by cell.
+        let adopt = prev.holding.iter().zip(&prev.potential).map(|(h, m)| {
+            std::array::from_fn(|w| {
+                let f = if m[w] > 0.0 { (h[w] / m[w]).min(1.0) } else { 0.0 };
+                1.0 - (-(b.bass_p[w] + b.bass_q[w] * f) / 12.0).exp()
             })
-            .collect();
+        });
         let mut general = [false; 8];
         for (held, flag) in general.iter_mut().enumerate() {
             *flag = (0..N_PLATFORMS)
                 .any(|p| (0..4).any(|last| (0..N_WALLETS).any(|pr| pay_setup[p][pay_key(WalletSet(held as u8), pr, last)] > 0.0)));
         }
-        let rows = base.iter().map(|b| CellRows::new(b, &pay_usable)).collect();
-        let mut fast_bits = 0u32;
-        for bin in 0..32 {
-            let (held, averse) = (WalletSet((bin & 7) as u8), WalletSet((bin >> 3) as u8));
-            let may_adopt = [Wallet::Alipay, Wallet::WechatPay].iter().any(|&w| !held.contains(w) && !averse.contains(w));
-            fast_bits |= ((!general[bin & 7] && !may_adopt) as u32) << bin;
-        }
-        let mut cuts = Box::new([[[0u32; 2]; N_KEYS]; 2]);
+        let cells = base.iter().zip(adopt).map(|(b, adopt)| CellTables::new(b, &pay_usable, adopt)).collect();
+        let fast_held = (0..8).fold(0, |bits, held| bits | (!general[held] as u32) << held);
+        let mut cuts = Box::new([[[0u32; N_KEYS]; 2]; 2]);
         for (tracked, p) in [TAOBAO, JD].into_iter().enumerate() {
-            for (k, split) in pay_split[p].iter().enumerate() {
-                cuts[tracked][k] = [cut_point(split[0]), cut_point(split[0] + split[1])];
+            for (hp, last) in (0..32).flat_map(|hp| (0..4).map(move |last| (hp, last))) {
+                let split = &pay_split[p][hp | last << 5];
+                cuts[tracked][0][tracked_slot(hp, last)] = cut_point(split[0]);
+                cuts[tracked][1][tracked_slot(hp, last)] = cut_point(split[0] + split[1]);
             }
         }
         let mut lambda_flat = [0f32; 16];
@@ -281,8 +282,8 @@ impl MonthTables {
             lambda_flat[band << 2..(band << 2) + N_FREQ].copy_from_slice(&lambda[band]);
         }
         MonthTables {
-            rows,
-            fast_bits,
+            cells,
+            fast_held,
             cuts,
             lambda_flat,
             general,
@@ -299,7 +300,6 @@ impl MonthTables {
             habit_switch: (top * (1.0 - carry)).round() as u32,
             lambda,
             aov,
-            adopt,
             exp: ExpTable::new(),
         }
     }
@@ -515,7 +515,7 @@ impl Step<'_> {
         states: &mut [State],
         kernel: impl Fn(
             &MonthTables,
-            &CellRows,
+            &CellTables,
             &[u32; WORDS],
             u32,
             &[Traits; BATCH],
@@ -526,7 +526,7 @@ impl Step<'_> {
         ) -> u32,
     ) -> [Sums; N_BANDS] {
         let t = self.tables;
-        let rows = &t.rows[cell];
+        let rows = &t.cells[cell];
         let keys = self.streams.lane_keys::<WORDS>(self.month);
         let mut acc = vec![BandAcc::new(); N_BANDS];
         let mut group = Group::new();
@@ -566,21 +566,8 @@ impl Step<'_> {
         let t = self.tables;
         let band = tr.band();
         let averse = tr.averse();
+        // Adoption came first, in the batch (`fast::step_batch`).
         let mut held = s.held();
-
-        // 1. Wallet adoption, for the few who lack a wallet they may take up.
-        if held.0 & 3 != 3 {
-            for w in [Wallet::Alipay, Wallet::WechatPay] {
-                let p_adopt = t.adopt[cell][w.index()];
-                if !held.contains(w) && !averse.contains(w) && p_adopt > 0.0 {
-                    let u = unit(self.streams.bits(i, self.month, Purpose::Adoption, w.index() as u32));
-                    if u < p_adopt as f64 {
-                        held = held.with(w);
-                        acc.adoptions[w.index()] += 1;
-                    }
-                }
-            }
-        }
         acc.wallets[(held.0 | averse.0 << 3) as usize] += 1;
 
         // 2. Platform choice: logit weights from the month's tables, split into
