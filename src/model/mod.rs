@@ -470,6 +470,11 @@ impl Step<'_> {
         }
         let partials: Vec<(usize, [Sums; N_BANDS])> = pieces
             .into_par_iter()
+            // Every chunk its own task, so that a thread that runs out of
+            // work can take any chunk still waiting rather than idle while
+            // the other works through a run of chunks it was handed whole
+            // (a tenth of a month's time at a million consumers).
+            .with_max_len(1)
             .map(
                 |(c, first, chunk)| {
                     if self.cancel.load(Ordering::Relaxed) { (c, Default::default()) } else { (c, self.chunk(c, first, chunk)) }
