@@ -364,7 +364,12 @@ pub mod avx2 {
         // SAFETY (loads and stores): `tr` and `s` are eight 32-bit words.
         let trv = unsafe { _mm256_loadu_si256(tr.as_ptr() as *const __m256i) };
         let sv = unsafe { _mm256_loadu_si256(s.as_ptr() as *const __m256i) };
-        let field = |v: __m256i, shift: i32, mask: u32| _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_set1_epi32(shift)), i(mask));
+        // A bit field of every lane (immediate shifts: no shift-count register).
+        macro_rules! field {
+            ($v:expr, $shift:literal, $mask:expr) => {
+                _mm256_and_si256(_mm256_srli_epi32::<$shift>($v), i($mask))
+            };
+        }
         let consumer = _mm256_add_epi32(i(first), lanes);
         // `rng::lane_draw` of every lane.
         let draw = |key: u32| {
@@ -375,13 +380,13 @@ pub mod avx2 {
             x = _mm256_mullo_epi32(x, i(0xD35A_2D97));
             _mm256_xor_si256(x, _mm256_srli_epi32(x, 15))
         };
-        let band = field(trv, 0, 3);
-        let freq = field(trv, 2, 3);
-        let consider = field(trv, 10, 0x3F);
-        let averse = field(trv, 16, 3);
+        let band = _mm256_and_si256(trv, i(3));
+        let freq = field!(trv, 2, 3);
+        let consider = field!(trv, 10, 0x3F);
+        let averse = field!(trv, 16, 3);
 
         // Adoption, drawn only where some lane may adopt that wallet.
-        let mut held = field(sv, 0, 7);
+        let mut held = _mm256_and_si256(sv, i(7));
         let candidates = _mm256_andnot_si256(_mm256_or_si256(held, averse), i(3));
         let mut adopted = [0u32; 2];
         for (w, lanes) in adopted.iter_mut().enumerate() {
@@ -395,11 +400,11 @@ pub mod avx2 {
             }
         }
         let sv = _mm256_or_si256(sv, held);
-        let hp = _mm256_or_si256(held, field(trv, 5, 0x18));
-        let main = field(sv, 3, 7);
-        let level = field(sv, 6, 31);
-        let last_t = field(sv, 11, 3);
-        let last_j = field(sv, 13, 3);
+        let hp = _mm256_or_si256(held, field!(trv, 5, 0x18));
+        let main = field!(sv, 3, 7);
+        let level = field!(sv, 6, 31);
+        let last_t = field!(sv, 11, 3);
+        let last_j = field!(sv, 13, 3);
 
         let bin = _mm256_or_si256(held, _mm256_slli_epi32(averse, 3));
         let fast = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_srlv_epi32(i(t.fast_held), held), one), one);
@@ -408,17 +413,21 @@ pub mod avx2 {
         // sizes; every index is masked into range.
         // SAFETY (gathers): every index is masked below the table's length.
         let hexp = unsafe { _mm256_i32gather_ps::<4>(t.hexp.as_ptr(), _mm256_and_si256(level, i(31))) };
-        let tables = if uniform_band_hp(band, hp) {
+        let uniform = uniform_band_hp(band, hp);
+        let tables = if uniform {
             uniform_lookups(t, rows, band, hp, freq, last_t, last_j)
         } else {
             gathered_lookups(t, rows, band, freq, hp, last_t, last_j)
         };
         let mut w = [_mm256_setzero_ps(); N_PLATFORMS];
         for (p, wp) in w.iter_mut().enumerate() {
-            let considered = _mm256_cvtepi32_ps(field(consider, p as i32, 1));
+            // row x 1 x habit is row x habit exactly, and row x 0 x habit is
+            // +0: the same bits as `step_batch`'s product, with a mask.
+            let bit = i(1 << p);
+            let considered = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(consider, bit), bit));
             let on_main = _mm256_castsi256_ps(_mm256_cmpeq_epi32(main, i(p as u32)));
             let habit = _mm256_blendv_ps(f(1.0), hexp, on_main);
-            *wp = _mm256_mul_ps(_mm256_mul_ps(tables.row[p], considered), habit);
+            *wp = _mm256_and_ps(_mm256_mul_ps(tables.row[p], habit), considered);
         }
         let total = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(w[0], w[4]), w[2]), _mm256_add_ps(_mm256_add_ps(w[1], w[5]), w[3]));
         let positive = _mm256_cmp_ps::<_CMP_GT_OQ>(total, _mm256_setzero_ps());
@@ -427,23 +436,19 @@ pub mod avx2 {
         let scale = _mm256_and_ps(_mm256_div_ps(tables.lambda, total), ok);
         let orders: [__m256; N_PLATFORMS] = std::array::from_fn(|p| _mm256_and_ps(_mm256_mul_ps(w[p], scale), ok));
 
-        // Draws and first arrivals.
+        // Draws and first arrivals: a 12-bit index from each 16-bit half.
         let r: [__m256i; ADOPTION] = std::array::from_fn(|k| draw(keys[k]));
         let exp = t.exp.values();
         let bought: [__m256; N_PLATFORMS] = std::array::from_fn(|p| {
             let (word, shift) = arrival_half(p);
-            let index = _mm256_and_si256(_mm256_srlv_epi32(r[word], i(shift + 4)), i(4095));
+            let index = if shift == 0 { field!(r[word], 4, 4095) } else { _mm256_srli_epi32::<20>(r[word]) };
             let e = unsafe { _mm256_i32gather_ps::<4>(exp.as_ptr(), index) };
             _mm256_and_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(orders[p], e), ok)
         });
 
         // Main platform.
-        let band1 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(band, one));
-        let band2 = _mm256_castsi256_ps(_mm256_cmpeq_epi32(band, i(2)));
-        let spend: [__m256; N_PLATFORMS] = std::array::from_fn(|p| {
-            let aov = _mm256_blendv_ps(_mm256_blendv_ps(f(t.aov[0][p]), f(t.aov[1][p]), band1), f(t.aov[2][p]), band2);
-            _mm256_mul_ps(orders[p], aov)
-        });
+        let spend: [__m256; N_PLATFORMS] =
+            std::array::from_fn(|p| _mm256_mul_ps(orders[p], _mm256_permutevar8x32_ps(four(&t.aov_by_band[p]), band)));
         let s01 = _mm256_add_ps(spend[0], spend[1]);
         let s23 = _mm256_add_ps(spend[2], spend[3]);
         let s45 = _mm256_add_ps(spend[4], spend[5]);
@@ -485,8 +490,8 @@ pub mod avx2 {
         let code = |cuts: [__m256i; 2], v: __m256i| {
             _mm256_add_epi32(i(3), _mm256_add_epi32(_mm256_cmpgt_epi32(cuts[0], v), _mm256_cmpgt_epi32(cuts[1], v)))
         };
-        let code_t = code(tables.cuts_t, _mm256_srli_epi32(r[0], 16));
-        let code_j = code(tables.cuts_j, _mm256_and_si256(r[1], i(0xFFFF)));
+        let code_t = code(cut_lookups(t, 0, uniform, hp, last_t), _mm256_srli_epi32(r[0], 16));
+        let code_j = code(cut_lookups(t, 1, uniform, hp, last_j), _mm256_and_si256(r[1], i(0xFFFF)));
         let new_t = _mm256_blendv_epi8(last_t, code_t, _mm256_castps_si256(bought[TAOBAO]));
         let new_j = _mm256_blendv_epi8(last_j, code_j, _mm256_castps_si256(bought[JD]));
         let same = unsafe { _mm256_i32gather_epi32::<4>(t.habit_same.as_ptr() as *const i32, _mm256_and_si256(level, i(31))) };
@@ -574,12 +579,33 @@ pub mod avx2 {
         !fast_lanes & 0xFF
     }
 
-    /// What a batch looks up in the month's tables, lane by lane.
+    /// Four values repeated in both halves of a register, for a permutation
+    /// by a lane's 2-bit field.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn four(x: &[f32; 4]) -> __m256 {
+        // SAFETY: `x` is four f32, the 128 bits read (unaligned load).
+        _mm256_castsi256_ps(_mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(x.as_ptr() as *const __m128i) }))
+    }
+
+    /// `four` for integers.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn four_u(x: &[u32; 4]) -> __m256i {
+        // SAFETY: as in `four`.
+        _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(x.as_ptr() as *const __m128i) })
+    }
+
+    /// Four values of a table from `start` (masked so that four remain).
+    fn four_at<T: Copy + Default>(table: &[T], start: usize) -> [T; 4] {
+        std::array::from_fn(|k| table.get(start + k).copied().unwrap_or_default())
+    }
+
+    /// A batch's weights before consideration and habit, and its expected
+    /// orders per month, lane by lane.
     struct Lookups {
         row: [__m256; N_PLATFORMS],
         lambda: __m256,
-        cuts_t: [__m256i; 2],
-        cuts_j: [__m256i; 2],
     }
 
     /// Whether every lane has the same band, wallets held and primary wallet,
@@ -598,7 +624,6 @@ pub mod avx2 {
     /// (`tracked_slot`): one load of four and a register permutation replace
     /// each gather. Same values as `gathered_lookups`.
     #[target_feature(enable = "avx2")]
-    #[allow(clippy::too_many_arguments)]
     fn uniform_lookups(
         t: &MonthTables,
         rows: &CellTables,
@@ -610,38 +635,19 @@ pub mod avx2 {
     ) -> Lookups {
         let band0 = (_mm256_extract_epi32::<0>(band) as usize) & 3;
         let hp0 = (_mm256_extract_epi32::<0>(hp) as usize) & 31;
-        let slot = tracked_slot(hp0, 0);
-        // The first four values of a table slice, repeated in both halves of
-        // a register (slices shorter than four cannot occur: every start
-        // above is masked to leave four).
-        let four_u = |x: &[u32]| -> __m256i {
-            let x: &[u32; 4] = x.get(..4).and_then(|x| x.try_into().ok()).unwrap_or(&[0; 4]);
-            // SAFETY: `x` is four u32, the 128 bits read (unaligned load).
-            _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(x.as_ptr() as *const __m128i) })
-        };
-        let four = |x: &[f32]| -> __m256 {
-            let x: &[f32; 4] = x.get(..4).and_then(|x| x.try_into().ok()).unwrap_or(&[0.0; 4]);
-            // SAFETY: as in `four_u`.
-            _mm256_castsi256_ps(_mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(x.as_ptr() as *const __m128i) }))
-        };
-        let tracked = (band0 << 7 | slot) & 511;
+        let tracked = band0 << 7 | tracked_slot(hp0, 0);
         let untracked = &rows.untracked[(band0 << 5 | hp0) & 127];
         let row = std::array::from_fn(|p| match p {
-            TAOBAO => _mm256_permutevar8x32_ps(four(&rows.taobao[tracked..]), last_t),
-            JD => _mm256_permutevar8x32_ps(four(&rows.jd[tracked..]), last_j),
+            TAOBAO => _mm256_permutevar8x32_ps(four(&four_at(&rows.taobao, tracked)), last_t),
+            JD => _mm256_permutevar8x32_ps(four(&four_at(&rows.jd, tracked)), last_j),
             _ => _mm256_set1_ps(untracked[p]),
         });
-        let lambda = _mm256_permutevar8x32_ps(four(&t.lambda_flat[(band0 << 2) & 15..]), freq);
-        let slot = slot & 127;
-        let cuts = |tracked: usize, last: __m256i| -> [__m256i; 2] {
-            std::array::from_fn(|c| _mm256_permutevar8x32_epi32(four_u(&t.cuts[tracked][c][slot..]), last))
-        };
-        Lookups { row, lambda, cuts_t: cuts(0, last_t), cuts_j: cuts(1, last_j) }
+        let lambda = _mm256_permutevar8x32_ps(four(&four_at(&t.lambda_flat, band0 << 2)), freq);
+        Lookups { row, lambda }
     }
 
     /// Look-ups for any batch, one gather per table.
     #[target_feature(enable = "avx2")]
-    #[allow(clippy::too_many_arguments)]
     fn gathered_lookups(
         t: &MonthTables,
         rows: &CellTables,
@@ -652,10 +658,8 @@ pub mod avx2 {
         last_j: __m256i,
     ) -> Lookups {
         let i = |x: u32| _mm256_set1_epi32(x as i32);
-        // SAFETY: every index is masked below its table's length; `cuts` is
-        // [[[u32; 128]; 2]; 2], element (tracked, c, slot) at 256 tracked +
-        // 128 c + slot; `rows.untracked` is [[f32; 8]; 128], element (row, p)
-        // at 8 row + p.
+        // SAFETY: every index is masked below its table's length;
+        // `rows.untracked` is [[f32; 8]; 128], element (row, p) at 8 row + p.
         unsafe {
             let slot = |last: __m256i| _mm256_or_si256(_mm256_slli_epi32(hp, 2), last);
             let tracked = |last: __m256i| _mm256_and_si256(_mm256_or_si256(_mm256_slli_epi32(band, 7), slot(last)), i(511));
@@ -666,13 +670,24 @@ pub mod avx2 {
                 _ => _mm256_i32gather_ps::<4>((rows.untracked.as_ptr() as *const f32).add(p), untracked),
             });
             let lambda_index = _mm256_and_si256(_mm256_or_si256(_mm256_slli_epi32(band, 2), freq), i(15));
-            let lambda = _mm256_i32gather_ps::<4>(t.lambda_flat.as_ptr(), lambda_index);
-            let cuts = t.cuts.as_ptr() as *const i32;
-            let gather = |tracked: usize, last: __m256i| -> [__m256i; 2] {
-                let slot = _mm256_and_si256(slot(last), i(127));
-                std::array::from_fn(|c| _mm256_i32gather_epi32::<4>(cuts.add(256 * tracked + 128 * c), slot))
-            };
-            Lookups { row, lambda, cuts_t: gather(0, last_t), cuts_j: gather(1, last_j) }
+            Lookups { row, lambda: _mm256_i32gather_ps::<4>(t.lambda_flat.as_ptr(), lambda_index) }
+        }
+    }
+
+    /// The payment split's two cut points on a tracked platform (0 =
+    /// Taobao/Tmall, 1 = JD) for each lane's wallet last used there: by load
+    /// and permutation where the batch shares held and primary wallet
+    /// (`uniform`), else by gather.
+    #[target_feature(enable = "avx2")]
+    fn cut_lookups(t: &MonthTables, tracked: usize, uniform: bool, hp: __m256i, last: __m256i) -> [__m256i; 2] {
+        let table = &t.cuts[tracked & 1];
+        if uniform {
+            let slot = tracked_slot((_mm256_extract_epi32::<0>(hp) as usize) & 31, 0);
+            std::array::from_fn(|c| _mm256_permutevar8x32_epi32(four_u(&four_at(&table[c], slot)), last))
+        } else {
+            let slot = _mm256_and_si256(_mm256_or_si256(_mm256_slli_epi32(hp, 2), last), _mm256_set1_epi32(127));
+            // SAFETY: the slot is masked below the table's 128 entries.
+            std::array::from_fn(|c| unsafe { _mm256_i32gather_epi32::<4>(table[c].as_ptr() as *const i32, slot) })
         }
     }
 }

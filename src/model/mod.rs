@@ -97,6 +97,9 @@ pub struct MonthTables {
     pub lambda: [[f32; N_FREQ]; N_BANDS],
     /// Average order value (CNY) by band and platform.
     pub aov: [[f32; LANES]; N_BANDS],
+    /// The same by platform and band (padded to four), for a vector
+    /// permutation by band.
+    pub aov_by_band: [[f32; 4]; N_PLATFORMS],
     pub exp: ExpTable,
     /// Wallets held for which some platform may have nothing usable this
     /// month: those consumers take the general path.
@@ -299,6 +302,7 @@ impl MonthTables {
             habit_same,
             habit_switch: (top * (1.0 - carry)).round() as u32,
             lambda,
+            aov_by_band: std::array::from_fn(|p| std::array::from_fn(|band| if band < N_BANDS { aov[band][p] } else { 0.0 })),
             aov,
             exp: ExpTable::new(),
         }
