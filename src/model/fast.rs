@@ -139,7 +139,7 @@ fn count_adoptions(acc: &mut [BandAcc], band: &Lanes<u32>, adopted: [u32; 2]) {
     for (w, lanes) in adopted.into_iter().enumerate() {
         let mut rest = lanes;
         while rest != 0 {
-            acc[band[rest.trailing_zeros() as usize] as usize % N_BANDS].adoptions[w] += 1;
+            acc[band[rest.trailing_zeros() as usize % BATCH] as usize % N_BANDS].adoptions[w] += 1;
             rest &= rest - 1;
         }
     }
@@ -180,12 +180,12 @@ fn decode(tr: &Lanes<Traits>, s: &Lanes<State>) -> Decoded {
 /// Draws wallet adoption for the live lanes of a batch, steps those that
 /// take the fast path and returns the lanes left for the general path.
 /// `first` is the index of lane 0's consumer, `keys` the month's keys of the
-/// random words, `rows` the cell's tables.
+/// random words, `cell` the consumers' cell's tables.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub fn step_batch(
     t: &MonthTables,
-    rows: &CellTables,
+    cell: &CellTables,
     keys: &[u32; WORDS],
     first: u32,
     tr: &Lanes<Traits>,
@@ -201,7 +201,7 @@ pub fn step_batch(
     for (w, lanes) in adopted.iter_mut().enumerate() {
         for l in 0..live {
             let candidate = (d.held[l] | d.averse[l]) >> w & 1 == 0;
-            if candidate && lane_draw(first + l as u32, keys[ADOPTION + w]) >> 1 < rows.adopt_cuts[w] {
+            if candidate && lane_draw(first + l as u32, keys[ADOPTION + w]) >> 1 < cell.adopt_cuts[w] {
                 *lanes |= 1 << l;
             }
         }
@@ -223,9 +223,9 @@ pub fn step_batch(
         for l in 0..BATCH {
             let tracked = |last: u32| (d.band[l] << 7) as usize | tracked_slot(d.hp[l] as usize, last as usize);
             let row = match p {
-                TAOBAO => rows.taobao[tracked(d.last_t[l]) & 511],
-                JD => rows.jd[tracked(d.last_j[l]) & 511],
-                _ => rows.untracked[(d.band[l] << 5 | d.hp[l]) as usize & 127][p],
+                TAOBAO => cell.taobao[tracked(d.last_t[l]) & 511],
+                JD => cell.jd[tracked(d.last_j[l]) & 511],
+                _ => cell.untracked[(d.band[l] << 5 | d.hp[l]) as usize & 127][p],
             };
             let considered = (d.consider[l] >> p & 1) as f32;
             let habit = if d.main[l] == p as u32 { hexp[l] } else { 1.0 };
@@ -345,7 +345,7 @@ pub mod avx2 {
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn step_batch_avx2(
         t: &MonthTables,
-        rows: &CellTables,
+        cell: &CellTables,
         keys: &[u32; WORDS],
         first: u32,
         tr: &[Traits; BATCH],
@@ -355,7 +355,7 @@ pub mod avx2 {
         group: &mut Group,
     ) -> u32 {
         if live < BATCH {
-            return step_batch(t, rows, keys, first, tr, s, live, acc, group);
+            return step_batch(t, cell, keys, first, tr, s, live, acc, group);
         }
         let i = |x: u32| _mm256_set1_epi32(x as i32);
         let f = _mm256_set1_ps;
@@ -393,7 +393,7 @@ pub mod avx2 {
             let bit = i(1 << w);
             let candidate = _mm256_cmpeq_epi32(_mm256_and_si256(candidates, bit), bit);
             if _mm256_movemask_epi8(candidate) != 0 {
-                let below = _mm256_cmpgt_epi32(i(rows.adopt_cuts[w]), _mm256_srli_epi32(draw(keys[ADOPTION + w]), 1));
+                let below = _mm256_cmpgt_epi32(i(cell.adopt_cuts[w]), _mm256_srli_epi32(draw(keys[ADOPTION + w]), 1));
                 let taken = _mm256_and_si256(candidate, below);
                 held = _mm256_or_si256(held, _mm256_and_si256(taken, bit));
                 *lanes = _mm256_movemask_ps(_mm256_castsi256_ps(taken)) as u32;
@@ -415,9 +415,9 @@ pub mod avx2 {
         let hexp = unsafe { _mm256_i32gather_ps::<4>(t.hexp.as_ptr(), _mm256_and_si256(level, i(31))) };
         let uniform = uniform_band_hp(band, hp);
         let tables = if uniform {
-            uniform_lookups(t, rows, band, hp, freq, last_t, last_j)
+            uniform_lookups(t, cell, band, hp, freq, last_t, last_j)
         } else {
-            gathered_lookups(t, rows, band, freq, hp, last_t, last_j)
+            gathered_lookups(t, cell, band, freq, hp, last_t, last_j)
         };
         let mut w = [_mm256_setzero_ps(); N_PLATFORMS];
         for (p, wp) in w.iter_mut().enumerate() {
@@ -626,7 +626,7 @@ pub mod avx2 {
     #[target_feature(enable = "avx2")]
     fn uniform_lookups(
         t: &MonthTables,
-        rows: &CellTables,
+        cell: &CellTables,
         band: __m256i,
         hp: __m256i,
         freq: __m256i,
@@ -636,10 +636,10 @@ pub mod avx2 {
         let band0 = (_mm256_extract_epi32::<0>(band) as usize) & 3;
         let hp0 = (_mm256_extract_epi32::<0>(hp) as usize) & 31;
         let tracked = band0 << 7 | tracked_slot(hp0, 0);
-        let untracked = &rows.untracked[(band0 << 5 | hp0) & 127];
+        let untracked = &cell.untracked[(band0 << 5 | hp0) & 127];
         let row = std::array::from_fn(|p| match p {
-            TAOBAO => _mm256_permutevar8x32_ps(four(&four_at(&rows.taobao, tracked)), last_t),
-            JD => _mm256_permutevar8x32_ps(four(&four_at(&rows.jd, tracked)), last_j),
+            TAOBAO => _mm256_permutevar8x32_ps(four(&four_at(&cell.taobao, tracked)), last_t),
+            JD => _mm256_permutevar8x32_ps(four(&four_at(&cell.jd, tracked)), last_j),
             _ => _mm256_set1_ps(untracked[p]),
         });
         let lambda = _mm256_permutevar8x32_ps(four(&four_at(&t.lambda_flat, band0 << 2)), freq);
@@ -650,7 +650,7 @@ pub mod avx2 {
     #[target_feature(enable = "avx2")]
     fn gathered_lookups(
         t: &MonthTables,
-        rows: &CellTables,
+        cell: &CellTables,
         band: __m256i,
         freq: __m256i,
         hp: __m256i,
@@ -659,15 +659,15 @@ pub mod avx2 {
     ) -> Lookups {
         let i = |x: u32| _mm256_set1_epi32(x as i32);
         // SAFETY: every index is masked below its table's length;
-        // `rows.untracked` is [[f32; 8]; 128], element (row, p) at 8 row + p.
+        // `cell.untracked` is [[f32; 8]; 128], element (row, p) at 8 row + p.
         unsafe {
             let slot = |last: __m256i| _mm256_or_si256(_mm256_slli_epi32(hp, 2), last);
             let tracked = |last: __m256i| _mm256_and_si256(_mm256_or_si256(_mm256_slli_epi32(band, 7), slot(last)), i(511));
             let untracked = _mm256_slli_epi32(_mm256_and_si256(_mm256_or_si256(_mm256_slli_epi32(band, 5), hp), i(127)), 3);
             let row = std::array::from_fn(|p| match p {
-                TAOBAO => _mm256_i32gather_ps::<4>(rows.taobao.as_ptr(), tracked(last_t)),
-                JD => _mm256_i32gather_ps::<4>(rows.jd.as_ptr(), tracked(last_j)),
-                _ => _mm256_i32gather_ps::<4>((rows.untracked.as_ptr() as *const f32).add(p), untracked),
+                TAOBAO => _mm256_i32gather_ps::<4>(cell.taobao.as_ptr(), tracked(last_t)),
+                JD => _mm256_i32gather_ps::<4>(cell.jd.as_ptr(), tracked(last_j)),
+                _ => _mm256_i32gather_ps::<4>((cell.untracked.as_ptr() as *const f32).add(p), untracked),
             });
             let lambda_index = _mm256_and_si256(_mm256_or_si256(_mm256_slli_epi32(band, 2), freq), i(15));
             Lookups { row, lambda: _mm256_i32gather_ps::<4>(t.lambda_flat.as_ptr(), lambda_index) }
@@ -760,7 +760,7 @@ mod tests {
         let mut uniform_batches = 0;
         for t in &tables() {
             for cell in [0, 17, t.base.len() - 1] {
-                let rows = &t.cells[cell];
+                let tables = &t.cells[cell];
                 let (mut acc_a, mut acc_b) = (vec![BandAcc::new(); N_BANDS], vec![BandAcc::new(); N_BANDS]);
                 let (mut group_a, mut group_b) = (Group::new(), Group::new());
                 for n in 0..4_000u32 {
@@ -768,9 +768,9 @@ mod tests {
                     let (tr, s) = batch(&streams, n, uniform);
                     let (mut sa, mut sb) = (s, s);
                     let first = n * 8 + 3;
-                    let ga = step_batch(t, rows, &keys, first, &tr, &mut sa, BATCH, &mut acc_a, &mut group_a);
+                    let ga = step_batch(t, tables, &keys, first, &tr, &mut sa, BATCH, &mut acc_a, &mut group_a);
                     // SAFETY: AVX2 is available (checked above).
-                    let gb = unsafe { avx2::step_batch_avx2(t, rows, &keys, first, &tr, &mut sb, BATCH, &mut acc_b, &mut group_b) };
+                    let gb = unsafe { avx2::step_batch_avx2(t, tables, &keys, first, &tr, &mut sb, BATCH, &mut acc_b, &mut group_b) };
                     assert_eq!((ga, sa), (gb, sb), "batch {n} of cell {cell}");
                     uniform_batches += uniform as u32;
                 }

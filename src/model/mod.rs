@@ -134,21 +134,21 @@ pub struct CellTables {
 
 impl CellTables {
     fn new(base: &[[f32; LANES]; N_BANDS], pay_usable: &[[f32; N_KEYS]; N_PLATFORMS], adopt: [f64; 2]) -> CellTables {
-        let mut rows = CellTables { taobao: [0.0; 512], jd: [0.0; 512], untracked: [[0.0; LANES]; 128], adopt_cuts: [0; 2] };
+        let mut out = CellTables { taobao: [0.0; 512], jd: [0.0; 512], untracked: [[0.0; LANES]; 128], adopt_cuts: [0; 2] };
         for (band, base) in base.iter().enumerate() {
-            for (hp, last) in (0..32).flat_map(|hp| (0..4).map(move |last| (hp, last))) {
+            for (hp, last) in tracked_keys() {
                 let (slot, key) = (band << 7 | tracked_slot(hp, last), hp | last << 5);
-                rows.taobao[slot] = base[TAOBAO] * pay_usable[TAOBAO][key];
-                rows.jd[slot] = base[JD] * pay_usable[JD][key];
+                out.taobao[slot] = base[TAOBAO] * pay_usable[TAOBAO][key];
+                out.jd[slot] = base[JD] * pay_usable[JD][key];
             }
             for hp in 0..32 {
                 for p in 0..N_PLATFORMS {
-                    rows.untracked[band << 5 | hp][p] = base[p] * pay_usable[p][hp];
+                    out.untracked[band << 5 | hp][p] = base[p] * pay_usable[p][hp];
                 }
             }
         }
-        rows.adopt_cuts = adopt.map(|p| (p * 2_147_483_648.0).ceil().clamp(0.0, 2_147_483_647.0) as u32);
-        rows
+        out.adopt_cuts = adopt.map(|p| (p * 2_147_483_648.0).ceil().clamp(0.0, 2_147_483_647.0) as u32);
+        out
     }
 }
 
@@ -158,6 +158,11 @@ impl CellTables {
 /// loads all four in one instruction.
 pub(crate) const fn tracked_slot(hp: usize, last: usize) -> usize {
     hp << 2 | last
+}
+
+/// Every (held | primary << 3, wallet last used) of a tracked platform.
+fn tracked_keys() -> impl Iterator<Item = (usize, usize)> {
+    (0..32).flat_map(|hp| (0..4).map(move |last| (hp, last)))
 }
 
 /// The smallest 16-bit draw `v` with v / 65536 >= x: comparing integers
@@ -274,7 +279,7 @@ impl MonthTables {
         let fast_held = (0..8).fold(0, |bits, held| bits | (!general[held] as u32) << held);
         let mut cuts = Box::new([[[0u32; N_KEYS]; 2]; 2]);
         for (tracked, p) in [TAOBAO, JD].into_iter().enumerate() {
-            for (hp, last) in (0..32).flat_map(|hp| (0..4).map(move |last| (hp, last))) {
+            for (hp, last) in tracked_keys() {
                 let split = &pay_split[p][hp | last << 5];
                 cuts[tracked][0][tracked_slot(hp, last)] = cut_point(split[0]);
                 cuts[tracked][1][tracked_slot(hp, last)] = cut_point(split[0] + split[1]);
@@ -511,8 +516,8 @@ impl Step<'_> {
     #[target_feature(enable = "avx2")]
     fn chunk_avx2(&self, cell: usize, first: u32, states: &mut [State]) -> [Sums; N_BANDS] {
         // SAFETY: this function only runs where AVX2 is available.
-        self.chunk_with(cell, first, states, |t, rows, keys, i0, tr, s, live, acc, group| unsafe {
-            fast::avx2::step_batch_avx2(t, rows, keys, i0, tr, s, live, acc, group)
+        self.chunk_with(cell, first, states, |t, tables, keys, i0, tr, s, live, acc, group| unsafe {
+            fast::avx2::step_batch_avx2(t, tables, keys, i0, tr, s, live, acc, group)
         })
     }
 
@@ -535,7 +540,7 @@ impl Step<'_> {
         ) -> u32,
     ) -> [Sums; N_BANDS] {
         let t = self.tables;
-        let rows = &t.cells[cell];
+        let tables = &t.cells[cell];
         let keys = self.streams.lane_keys::<WORDS>(self.month);
         let mut acc = vec![BandAcc::new(); N_BANDS];
         let mut group = Group::new();
@@ -547,11 +552,11 @@ impl Step<'_> {
                 _ => std::array::from_fn(|l| if l < live { self.traits[i0 as usize + l] } else { Traits::default() }),
             };
             let general = match <&mut [State; BATCH]>::try_from(&mut *batch) {
-                Ok(full) => kernel(t, rows, &keys, i0, &tr, full, BATCH, &mut acc, &mut group),
+                Ok(full) => kernel(t, tables, &keys, i0, &tr, full, BATCH, &mut acc, &mut group),
                 Err(_) => {
                     let mut padded = [State::default(); BATCH];
                     padded[..live].copy_from_slice(batch);
-                    let general = fast::step_batch(t, rows, &keys, i0, &tr, &mut padded, live, &mut acc, &mut group);
+                    let general = fast::step_batch(t, tables, &keys, i0, &tr, &mut padded, live, &mut acc, &mut group);
                     batch.copy_from_slice(&padded[..live]);
                     general
                 }
