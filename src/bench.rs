@@ -14,6 +14,29 @@ use serde::Serialize;
 pub const BYTES_PER_CONSUMER: usize =
     std::mem::size_of::<crate::population::Traits>() + 2 * std::mem::size_of::<crate::population::State>();
 
+/// Bytes of state per agent in a bench case: traits and one arm's state.
+const BYTES_PER_AGENT: u64 = (std::mem::size_of::<crate::population::Traits>() + std::mem::size_of::<crate::population::State>()) as u64;
+
+/// Room for the month's tables, chunk sums and the thread pools.
+const MARGIN_BYTES: u64 = 256 << 20;
+
+/// Refuses a size whose population (`agents`, entrants over the horizon
+/// included, for about `consumers` at the start) would not fit in `limit`
+/// bytes, naming the largest size that would.
+pub fn check_memory(consumers: u64, agents: u64, limit: u64) -> Result<()> {
+    let needed = agents * BYTES_PER_AGENT + MARGIN_BYTES;
+    if needed <= limit {
+        return Ok(());
+    }
+    let per_consumer = agents as f64 * BYTES_PER_AGENT as f64 / consumers.max(1) as f64;
+    let largest = (limit.saturating_sub(MARGIN_BYTES) as f64 / per_consumer).floor() as u64;
+    Err(Error::Resources(format!(
+        "bench with {consumers} consumers needs about {} of memory but {} is available; the largest size that fits is about {largest} (--sizes)",
+        crate::pipeline::gb(needed as f64),
+        crate::pipeline::gb(limit as f64)
+    )))
+}
+
 /// Untimed months before timing starts, so that habits, main platforms and
 /// wallets last used have formed.
 pub const WARM_UP: u32 = 3;
@@ -27,11 +50,13 @@ pub struct Plan {
     pub threads: Vec<usize>,
     pub samples: usize,
     pub min_seconds: f64,
+    /// Bytes a size may use (the memory available), if known.
+    pub memory_limit: Option<u64>,
 }
 
 impl Plan {
     /// Checks the `bench` flags.
-    pub fn new(sizes: &[u64], threads: &[usize], samples: usize, min_seconds: f64) -> Result<Plan> {
+    pub fn new(sizes: &[u64], threads: &[usize], samples: usize, min_seconds: f64, memory_limit: Option<u64>) -> Result<Plan> {
         let flag = |flag: &str, expected: &str, found: String| Error::Flag { flag: flag.into(), expected: expected.into(), found };
         let list = |x: &[u64]| x.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
         if sizes.is_empty() || sizes.contains(&0) {
@@ -47,7 +72,7 @@ impl Plan {
         if !(min_seconds > 0.0 && min_seconds <= 3600.0) {
             return Err(flag("--seconds", "seconds above 0 and at most 3600", min_seconds.to_string()));
         }
-        Ok(Plan { sizes: sizes.to_vec(), threads: threads.to_vec(), samples, min_seconds })
+        Ok(Plan { sizes: sizes.to_vec(), threads: threads.to_vec(), samples, min_seconds, memory_limit })
     }
 }
 
@@ -87,6 +112,9 @@ pub fn run_size(scenario: &Scenario, data: &DataSet, fitted: &Fitted, consumers:
     let mut s = scenario.clone();
     s.scale = scale_for(scenario, data, fitted, consumers)?;
     let setup = Setup::new(&s, data, fitted.clone())?;
+    if let Some(limit) = plan.memory_limit {
+        check_memory(consumers, setup.agents(), limit)?;
+    }
     let pools = threads
         .iter()
         .map(|&t| rayon::ThreadPoolBuilder::new().num_threads(t).build().map_err(|e| Error::Internal(format!("thread pool: {e}"))))
@@ -143,4 +171,23 @@ pub fn range(x: &[f64]) -> (f64, f64) {
 /// were taken back to back, so each ratio compares like with like.
 pub fn paired_ratios(base: &Case, case: &Case) -> Vec<f64> {
     base.rates.iter().zip(&case.rates).map(|(b, c)| c / b).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_size_that_does_not_fit_is_refused_with_the_largest_that_does() {
+        // 100 million consumers, 110 million agents with entrants: 880 MB of
+        // state and the margin.
+        let (consumers, agents) = (100_000_000, 110_000_000);
+        assert!(check_memory(consumers, agents, 2_000_000_000).is_ok());
+        let Err(Error::Resources(message)) = check_memory(consumers, agents, 600_000_000) else { panic!("refused") };
+        // (600 MB - 256 MiB) / 8.8 bytes per consumer.
+        let largest = ((600_000_000u64 - (256 << 20)) as f64 / 8.8).floor() as u64;
+        assert!(message.contains(&format!("the largest size that fits is about {largest}")), "{message}");
+        assert!(message.contains("bench with 100000000 consumers needs about 1.15 GB"), "{message}");
+        assert!(check_memory(largest, largest * 11 / 10, 600_000_000).is_ok(), "the size named fits");
+    }
 }

@@ -69,7 +69,7 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Bench { sizes, threads, samples, seconds, scenario }) => {
-            bench(cli, scenario, &shareshift::bench::Plan::new(sizes, threads, *samples, *seconds)?)
+            bench(cli, scenario, &shareshift::bench::Plan::new(sizes, threads, *samples, *seconds, system::available_memory())?)
         }
         Some(Command::Sensitivity { common, method, samples, params }) => {
             let method = match method {

@@ -397,7 +397,7 @@ fn render_json(v: &serde_json::Value) -> Result<Vec<u8>> {
 
 /// Bytes as GB to three significant digits, so that a need and a limit
 /// close to each other (or a small limit) print differently.
-fn gb(bytes: f64) -> String {
+pub(crate) fn gb(bytes: f64) -> String {
     let v = bytes / 1e9;
     let decimals = if v >= 100.0 {
         0
