@@ -412,7 +412,8 @@ pub mod avx2 {
         // Weights. Gathers index tables the month built with exactly these
         // sizes; every index is masked into range.
         // SAFETY (gathers): every index is masked below the table's length.
-        let hexp = unsafe { _mm256_i32gather_ps::<4>(t.hexp.as_ptr(), _mm256_and_si256(level, i(31))) };
+        // SAFETY: `hexp` and `habit_same` are 32 four-byte values each.
+        let hexp = unsafe { lookup32(t.hexp.as_ptr(), level) };
         let uniform = uniform_band_hp(band, hp);
         let tables = if uniform {
             uniform_lookups(t, cell, band, hp, freq, last_t, last_j)
@@ -494,7 +495,7 @@ pub mod avx2 {
         let code_j = code(cut_lookups(t, 1, uniform, hp, last_j), _mm256_and_si256(r[1], i(0xFFFF)));
         let new_t = _mm256_blendv_epi8(last_t, code_t, _mm256_castps_si256(bought[TAOBAO]));
         let new_j = _mm256_blendv_epi8(last_j, code_j, _mm256_castps_si256(bought[JD]));
-        let same = unsafe { _mm256_i32gather_epi32::<4>(t.habit_same.as_ptr() as *const i32, _mm256_and_si256(level, i(31))) };
+        let same = _mm256_castps_si256(unsafe { lookup32(t.habit_same.as_ptr() as *const f32, level) });
         let level_next = _mm256_blendv_epi8(i(t.habit_switch), same, _mm256_cmpeq_epi32(new_main, main));
         let kept = _mm256_and_si256(sv, i(!(0xFFF << 3)));
         let next = _mm256_or_si256(
@@ -577,6 +578,25 @@ pub mod avx2 {
             }
         }
         !fast_lanes & 0xFF
+    }
+
+    /// `table[index]` in every lane for a table of 32 four-byte values
+    /// (index: low 5 bits): four register permutations by the low three bits
+    /// and two selections by bits 3 and 4, cheaper here than a gather.
+    ///
+    /// # Safety
+    /// `table` must point to 32 readable four-byte values.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn lookup32(table: *const f32, index: __m256i) -> __m256 {
+        const _: () = assert!(crate::population::HABIT_LEVELS == 32, "habit tables are looked up as 32 entries");
+        // SAFETY: each load reads eight of the 32 values.
+        let pick = |k: usize| _mm256_permutevar8x32_ps(unsafe { _mm256_loadu_ps(table.add(8 * k)) }, index);
+        let bit3 = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(index));
+        let bit4 = _mm256_castsi256_ps(_mm256_slli_epi32::<27>(index));
+        let low = _mm256_blendv_ps(pick(0), pick(1), bit3);
+        let high = _mm256_blendv_ps(pick(2), pick(3), bit3);
+        _mm256_blendv_ps(low, high, bit4)
     }
 
     /// Four values repeated in both halves of a register, for a permutation
