@@ -98,6 +98,9 @@ pub fn unit16(bits: u64) -> f32 {
 /// order" = "first arrival before the expected count" (E < lambda).
 pub struct ExpTable(Box<[f32; 4096]>);
 
+/// The table of first-arrival draws, built once for the whole process.
+pub static FIRST_ARRIVALS: std::sync::LazyLock<ExpTable> = std::sync::LazyLock::new(ExpTable::new);
+
 impl ExpTable {
     pub fn new() -> ExpTable {
         let mut t = Box::new([0f32; 4096]);

@@ -21,7 +21,7 @@
 //! The draws of this path are 32-bit counter-based hashes of the consumer
 //! index (`rng::lane_draw`), which vectorise, unlike 64-bit multiplication.
 
-use super::{BandAcc, CellTables, JD, MonthTables, SPREAD, TAOBAO, choose_main, tracked_slot};
+use super::{BandAcc, CellTables, JD, MonthTables, SPREAD, TAOBAO, TRACKED_MASK, choose_main, lambda_slot, tracked_slot};
 use crate::choice::N_KEYS;
 use crate::params::N_BANDS;
 use crate::platform::N_PLATFORMS;
@@ -55,8 +55,9 @@ const fn arrival_half(p: usize) -> (usize, u32) {
 pub struct Group {
     /// band | held | primary of the group, or `NONE`.
     key: u32,
-    /// Expected orders per platform, by lane; for the tracked platforms also
-    /// by the wallet last used there (the payment key).
+    /// Expected orders on the untracked platforms (the tracked platforms'
+    /// entries stay 0), by lane; on the tracked platforms by the wallet last
+    /// used there (the payment key).
     untracked: [Lanes<f32>; N_PLATFORMS],
     taobao: [Lanes<f32>; 4],
     jd: [Lanes<f32>; 4],
@@ -87,7 +88,7 @@ impl Group {
         let a = &mut acc[band];
         let sum = |x: &Lanes<f32>| x.iter().fold(0.0f32, |s, &v| s + v);
         for p in 0..N_PLATFORMS {
-            if p != TAOBAO && p != JD {
+            if TRACKED_MASK >> p & 1 == 0 {
                 a.untracked[hp][p] += sum(&self.untracked[p]);
             }
             let n: u32 = self.buyers[p].iter().sum();
@@ -120,7 +121,7 @@ struct Key {
 fn add_lane(a: &mut BandAcc, key: Key, orders: [f32; N_PLATFORMS], bought: usize) {
     let hp = key.hp as usize & 31;
     for p in 0..N_PLATFORMS {
-        if p != TAOBAO && p != JD {
+        if TRACKED_MASK >> p & 1 == 0 {
             a.untracked[hp][p] += orders[p];
         }
     }
@@ -235,7 +236,7 @@ pub fn step_batch(
     // The same sum as `lane_sum` over eight lanes whose last two are 0.
     let total: Lanes<f32> = std::array::from_fn(|l| ((w[0][l] + w[4][l]) + w[2][l]) + ((w[1][l] + w[5][l]) + w[3][l]));
     let ok: Lanes<bool> = std::array::from_fn(|l| fast[l] && total[l] > 0.0 && total[l].is_finite());
-    let lambda: Lanes<f32> = std::array::from_fn(|l| t.lambda_flat[(d.band[l] << 2 | d.freq[l]) as usize & 15]);
+    let lambda: Lanes<f32> = std::array::from_fn(|l| t.lambda[lambda_slot(d.band[l] as usize, d.freq[l] as usize)]);
     let scale: Lanes<f32> = std::array::from_fn(|l| if ok[l] { lambda[l] / total[l] } else { 0.0 });
     let mut orders = [[0f32; BATCH]; N_PLATFORMS];
     for p in 0..N_PLATFORMS {
@@ -257,8 +258,7 @@ pub fn step_batch(
 
     // Main platform: one draw proportional to expected spend.
     let new_main: Lanes<u32> = std::array::from_fn(|l| {
-        let aov = &t.aov[d.band[l] as usize];
-        let spend: [f32; N_PLATFORMS] = std::array::from_fn(|p| orders[p][l] * aov[p]);
+        let spend: [f32; N_PLATFORMS] = std::array::from_fn(|p| orders[p][l] * t.aov[p][d.band[l] as usize & 3]);
         choose_main(&spend, unit16((r[0][l] & 0xFFFF) as u64), d.main[l] as usize) as u32
     });
 
@@ -298,7 +298,9 @@ pub fn step_batch(
         }
         for p in 0..N_PLATFORMS {
             for l in 0..BATCH {
-                group.untracked[p][l] += orders[p][l];
+                if TRACKED_MASK >> p & 1 == 0 {
+                    group.untracked[p][l] += orders[p][l];
+                }
                 group.buyers[p][l] += (ok[l] && bought[p][l]) as u32;
             }
         }
@@ -324,7 +326,7 @@ pub fn step_batch(
 #[cfg(target_arch = "x86_64")]
 pub mod avx2 {
     use super::{ADOPTION, BATCH, Group, Key, WORDS, add_lane, arrival_half, count_adoptions, step_batch};
-    use crate::model::{BandAcc, CellTables, JD, MonthTables, TAOBAO, choose_main, tracked_slot};
+    use crate::model::{BandAcc, CellTables, JD, MonthTables, TAOBAO, TRACKED_MASK, choose_main, lambda_slot, tracked_slot};
     use crate::platform::N_PLATFORMS;
     use crate::population::{State, Traits};
     use crate::rng::unit16;
@@ -449,7 +451,7 @@ pub mod avx2 {
 
         // Main platform.
         let spend: [__m256; N_PLATFORMS] =
-            std::array::from_fn(|p| _mm256_mul_ps(orders[p], _mm256_permutevar8x32_ps(four(&t.aov_by_band[p]), band)));
+            std::array::from_fn(|p| _mm256_mul_ps(orders[p], _mm256_permutevar8x32_ps(four(&t.aov[p]), band)));
         let s01 = _mm256_add_ps(spend[0], spend[1]);
         let s23 = _mm256_add_ps(spend[2], spend[3]);
         let s45 = _mm256_add_ps(spend[4], spend[5]);
@@ -540,8 +542,10 @@ pub mod avx2 {
             // SAFETY: the group's arrays are eight lanes each.
             unsafe {
                 for p in 0..N_PLATFORMS {
-                    let sum = _mm256_add_ps(_mm256_loadu_ps(group.untracked[p].as_ptr()), orders[p]);
-                    _mm256_storeu_ps(group.untracked[p].as_mut_ptr(), sum);
+                    if TRACKED_MASK >> p & 1 == 0 {
+                        let sum = _mm256_add_ps(_mm256_loadu_ps(group.untracked[p].as_ptr()), orders[p]);
+                        _mm256_storeu_ps(group.untracked[p].as_mut_ptr(), sum);
+                    }
                     let n =
                         _mm256_sub_epi32(_mm256_loadu_si256(group.buyers[p].as_ptr() as *const __m256i), _mm256_castps_si256(bought[p]));
                     _mm256_storeu_si256(group.buyers[p].as_mut_ptr() as *mut __m256i, n);
@@ -662,7 +666,7 @@ pub mod avx2 {
             JD => _mm256_permutevar8x32_ps(four(&four_at(&cell.jd, tracked)), last_j),
             _ => _mm256_set1_ps(untracked[p]),
         });
-        let lambda = _mm256_permutevar8x32_ps(four(&four_at(&t.lambda_flat, band0 << 2)), freq);
+        let lambda = _mm256_permutevar8x32_ps(four(&four_at(&t.lambda, lambda_slot(band0, 0))), freq);
         Lookups { row, lambda }
     }
 
@@ -690,7 +694,7 @@ pub mod avx2 {
                 _ => _mm256_i32gather_ps::<4>((cell.untracked.as_ptr() as *const f32).add(p), untracked),
             });
             let lambda_index = _mm256_and_si256(_mm256_or_si256(_mm256_slli_epi32(band, 2), freq), i(15));
-            Lookups { row, lambda: _mm256_i32gather_ps::<4>(t.lambda_flat.as_ptr(), lambda_index) }
+            Lookups { row, lambda: _mm256_i32gather_ps::<4>(t.lambda.as_ptr(), lambda_index) }
         }
     }
 

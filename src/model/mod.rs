@@ -19,7 +19,7 @@ use crate::observe::Sums;
 use crate::params::{ModelParams, N_BANDS, N_FREQ, N_KAPPA};
 use crate::platform::{N_PLATFORMS, Platform};
 use crate::population::{HABIT_LEVELS, State, Traits};
-use crate::rng::{ExpTable, Purpose, Streams, unit16};
+use crate::rng::{ExpTable, FIRST_ARRIVALS, Purpose, Streams, unit16};
 use crate::scenario::Regime;
 use crate::wallet::{N_WALLETS, Wallet, WalletSet};
 use rayon::prelude::*;
@@ -93,14 +93,14 @@ pub struct MonthTables {
     pub hexp: [f32; HABIT_LEVELS],
     pub habit_same: [u32; HABIT_LEVELS],
     pub habit_switch: u32,
-    /// Expected orders per month by band and frequency class.
-    pub lambda: [[f32; N_FREQ]; N_BANDS],
-    /// Average order value (CNY) by band and platform.
-    pub aov: [[f32; LANES]; N_BANDS],
-    /// The same by platform and band (padded to four), for a vector
-    /// permutation by band.
-    pub aov_by_band: [[f32; 4]; N_PLATFORMS],
-    pub exp: ExpTable,
+    /// Expected orders per month by band and frequency class (`lambda_slot`),
+    /// padded to 16 so that a vector gather with a masked index stays inside.
+    pub lambda: [f32; 16],
+    /// Average order value (CNY) by platform and band (padded to four, for
+    /// a vector permutation by band).
+    pub aov: [[f32; 4]; N_PLATFORMS],
+    /// The first-arrival quantiles (built once per process).
+    pub exp: &'static ExpTable,
     /// Wallets held for which some platform may have nothing usable this
     /// month: those consumers take the general path.
     pub general: [bool; 8],
@@ -113,9 +113,11 @@ pub struct MonthTables {
     /// a 16-bit uniform, by `tracked_slot`: the wallet is the number of cuts
     /// at or below the draw (0 = Alipay, 1 = WeChat Pay, 2 = card).
     pub cuts: Box<[[[u32; N_KEYS]; 2]; 2]>,
-    /// `lambda` as a flat table (band << 2 | frequency class) padded to 16,
-    /// so that a vector gather with a masked index stays inside it.
-    pub lambda_flat: [f32; 16],
+}
+
+/// Where `MonthTables::lambda` keeps a band and frequency class.
+pub(crate) fn lambda_slot(band: usize, freq: usize) -> usize {
+    (band << 2 | freq) & 15
 }
 
 /// A cell's tables for the batched step. Weights before consideration and
@@ -253,14 +255,14 @@ impl MonthTables {
             habit_same[l] = (top * (carry * h + 1.0 - carry)).round() as u32;
         }
         let freq = pop.frequency_multipliers();
-        let mut lambda = [[0f32; N_FREQ]; N_BANDS];
-        let mut aov = [[0f32; LANES]; N_BANDS];
+        let mut lambda = [0f32; 16];
+        let mut aov = [[0f32; 4]; N_PLATFORMS];
         for band in 0..N_BANDS {
             for f in 0..N_FREQ {
-                lambda[band][f] = (lambda_bar * freq[f]) as f32;
+                lambda[lambda_slot(band, f)] = (lambda_bar * freq[f]) as f32;
             }
             for p in 0..N_PLATFORMS {
-                aov[band][p] = (pop.aov[p] * pop.aov_band_multiplier[band]) as f32;
+                aov[p][band] = (pop.aov[p] * pop.aov_band_multiplier[band]) as f32;
             }
         }
         // Monthly Bass hazard of Alipay and WeChat Pay, by cell.
@@ -285,15 +287,10 @@ impl MonthTables {
                 cuts[tracked][1][tracked_slot(hp, last)] = cut_point(split[0] + split[1]);
             }
         }
-        let mut lambda_flat = [0f32; 16];
-        for band in 0..N_BANDS {
-            lambda_flat[band << 2..(band << 2) + N_FREQ].copy_from_slice(&lambda[band]);
-        }
         MonthTables {
             cells,
             fast_held,
             cuts,
-            lambda_flat,
             general,
             base,
             pay_usable,
@@ -307,9 +304,8 @@ impl MonthTables {
             habit_same,
             habit_switch: (top * (1.0 - carry)).round() as u32,
             lambda,
-            aov_by_band: std::array::from_fn(|p| std::array::from_fn(|band| if band < N_BANDS { aov[band][p] } else { 0.0 })),
             aov,
-            exp: ExpTable::new(),
+            exp: &FIRST_ARRIVALS,
         }
     }
 }
@@ -409,7 +405,7 @@ impl BandAcc {
     fn into_sums(self, t: &MonthTables, band: usize) -> Sums {
         let mut s = Sums::default();
         for p in 0..N_PLATFORMS {
-            let aov = t.aov[band][p] as f64;
+            let aov = t.aov[p][band] as f64;
             s.reach[p] = (self.buyers[p / 4] >> (16 * (p % 4)) & 0xFFFF) as f64;
             if TRACKED_MASK >> p & 1 == 0 {
                 for (hp, row) in self.untracked.iter().enumerate() {
@@ -616,7 +612,7 @@ impl Step<'_> {
         }
 
         // 3. Expected orders (Poisson splitting), accumulated by payment key.
-        let scale = t.lambda[band][tr.freq()] / total;
+        let scale = t.lambda[lambda_slot(band, tr.freq())] / total;
         let mut orders = [0f32; LANES];
         for p in 0..LANES {
             orders[p] = w[p] * scale;
@@ -690,8 +686,7 @@ impl Step<'_> {
         }
 
         // Main platform: one draw proportional to this month's expected spend.
-        let aov = &t.aov[band];
-        let spend: [f32; N_PLATFORMS] = std::array::from_fn(|p| orders[p] * aov[p]);
+        let spend: [f32; N_PLATFORMS] = std::array::from_fn(|p| orders[p] * t.aov[p][band]);
         let new_main = choose_main(&spend, unit16(r0), main);
         let habit_level = if new_main == main { t.habit_same[s.habit()] } else { t.habit_switch };
         s.with_main(new_main, habit_level as usize).with_held(held)
