@@ -41,9 +41,10 @@ pub fn check_memory(consumers: u64, agents: u64, limit: u64) -> Result<()> {
 /// wallets last used have formed.
 pub const WARM_UP: u32 = 3;
 
-/// What `bench` measures: each size with each thread count, in `samples`
-/// rounds; in a round, one sample per thread count, each stepping whole
-/// months until `min_seconds` have passed.
+/// What `bench` measures: each size with each thread count, round after
+/// round; in a round every thread count steps one month. Rounds go on until
+/// there are at least `samples` of them and every thread count has been
+/// timed for at least `min_seconds` in all.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub sizes: Vec<u64>,
@@ -85,8 +86,12 @@ pub struct Case {
     pub months: u32,
     pub agent_steps: u64,
     pub seconds: f64,
-    /// Agent-months per second of each sample, in the order taken.
+    /// Agent-months per second of each round's month, in the order taken.
     pub rates: Vec<f64>,
+    /// The machine's rate for the same thread count right after each of
+    /// those months, in additions per second of a loop that shares nothing
+    /// (`probe_rate`).
+    pub probe_rates: Vec<f64>,
     /// The median of `rates`.
     pub steps_per_second: f64,
 }
@@ -102,11 +107,13 @@ pub fn scale_for(scenario: &Scenario, data: &DataSet, fitted: &Fitted, consumers
 }
 
 /// Times about `consumers` agents with each of `threads`. All thread counts
-/// step the same population in turn, round after round, and the order
-/// within a round alternates: load from other processes that comes and goes
-/// then falls on every thread count alike, so the ratios between them (the
-/// speed-up) are measured under the same conditions. Results do not depend
-/// on the thread count, so the turns continue one trajectory.
+/// step the same population in turn, one month each, and the order within a
+/// round alternates. On a shared machine each core's speed changes when
+/// other tenants come and go, every few seconds; turns of one month (a few
+/// milliseconds at a million consumers) are short enough that the turns of
+/// a round nearly always see the same conditions, so the ratios between
+/// them (the speed-up) compare like with like. Results do not depend on the
+/// thread count, so the turns continue one trajectory.
 pub fn run_size(scenario: &Scenario, data: &DataSet, fitted: &Fitted, consumers: u64, plan: &Plan) -> Result<Vec<Case>> {
     let threads = &plan.threads;
     let mut s = scenario.clone();
@@ -122,7 +129,16 @@ pub fn run_size(scenario: &Scenario, data: &DataSet, fitted: &Fitted, consumers:
     let agents: u64 = setup.schedule.active[0].iter().map(|&n| n as u64).sum();
     let mut cases: Vec<Case> = threads
         .iter()
-        .map(|&t| Case { consumers: agents, threads: t, months: 0, agent_steps: 0, seconds: 0.0, rates: Vec::new(), steps_per_second: 0.0 })
+        .map(|&t| Case {
+            consumers: agents,
+            threads: t,
+            months: 0,
+            agent_steps: 0,
+            seconds: 0.0,
+            rates: Vec::new(),
+            probe_rates: Vec::new(),
+            steps_per_second: 0.0,
+        })
         .collect();
     with_monthly_step(&setup, s.seed, |step| {
         let mut month = 0;
@@ -131,46 +147,90 @@ pub fn run_size(scenario: &Scenario, data: &DataSet, fitted: &Fitted, consumers:
             widest.map(|p| p.install(|| step(month)));
             month += 1;
         }
-        for round in 0..plan.samples {
+        let mut round = 0;
+        while round < plan.samples || cases.iter().any(|c| c.seconds < plan.min_seconds) {
             for k in 0..pools.len() {
                 let k = if round % 2 == 0 { k } else { pools.len() - 1 - k };
                 let clock = std::time::Instant::now();
-                let (mut months, mut steps) = (0, 0);
-                while months == 0 || clock.elapsed().as_secs_f64() < plan.min_seconds {
-                    steps += pools[k].install(|| step(month));
-                    month += 1;
-                    months += 1;
-                }
+                let steps = pools[k].install(|| step(month));
                 let seconds = clock.elapsed().as_secs_f64();
+                month += 1;
                 let case = &mut cases[k];
-                case.months += months;
+                case.months += 1;
                 case.agent_steps += steps;
                 case.seconds += seconds;
                 case.rates.push(steps as f64 / seconds.max(1e-9));
+                case.probe_rates.push(probe_rate(&pools[k], seconds.min(PROBE_SECONDS)));
             }
+            round += 1;
         }
     });
     for case in &mut cases {
-        case.steps_per_second = median(&case.rates);
+        case.steps_per_second = spread(&case.rates)[1];
     }
     Ok(cases)
 }
 
-pub fn median(x: &[f64]) -> f64 {
+/// The 10th percentile, the median and the 90th percentile: the middle of
+/// the rounds without the few that another tenant's burst landed on.
+pub fn spread(x: &[f64]) -> [f64; 3] {
     let mut sorted = x.to_vec();
     sorted.sort_by(f64::total_cmp);
-    crate::stats::percentile(&sorted, 0.5)
-}
-
-/// Smallest and largest value.
-pub fn range(x: &[f64]) -> (f64, f64) {
-    x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+    [0.1, 0.5, 0.9].map(|q| crate::stats::percentile(&sorted, q))
 }
 
 /// Round by round, `case`'s rate over `base`'s: samples of the same round
 /// were taken back to back, so each ratio compares like with like.
 pub fn paired_ratios(base: &Case, case: &Case) -> Vec<f64> {
     base.rates.iter().zip(&case.rates).map(|(b, c)| c / b).collect()
+}
+
+/// Round by round, the machine's own speed-up from `base`'s thread count to
+/// `case`'s: what a loop that shares nothing gains.
+pub fn probe_ratios(base: &Case, case: &Case) -> Vec<f64> {
+    base.probe_rates.iter().zip(&case.probe_rates).map(|(b, c)| c / b).collect()
+}
+
+/// Round by round, the model's speed-up as a share of the machine's: what
+/// the model loses to its own serial work and shared caches, apart from
+/// what other tenants take from the cores.
+pub fn efficiencies(base: &Case, case: &Case) -> Vec<f64> {
+    paired_ratios(base, case).iter().zip(probe_ratios(base, case)).map(|(model, machine)| model / machine).collect()
+}
+
+/// Additions between looks at the clock: a few microseconds.
+const PROBE_STRIDE: u64 = 10_000;
+
+/// The longest probe. Other tenants take a core for milliseconds at a time;
+/// a probe as long as the month it follows, up to this, sees the same mix.
+const PROBE_SECONDS: f64 = 0.05;
+
+/// A chain of additions in one register: no memory, nothing shared between
+/// threads, so its rate shows only how much of each core the machine gives.
+#[inline(never)]
+fn spin(additions: u64) -> u64 {
+    (0..additions).fold(1u64, |x, i| std::hint::black_box(x.wrapping_add(i)))
+}
+
+/// Additions per second of `spin` on every thread of `pool` at once, for
+/// about `seconds`. On a machine shared with other tenants one core may be
+/// slowed while the other is not, and a single thread may run at a higher
+/// clock than two: this is the speed-up any program could get at that
+/// moment.
+fn probe_rate(pool: &rayon::ThreadPool, seconds: f64) -> f64 {
+    let clock = std::time::Instant::now();
+    let additions: u64 = pool
+        .broadcast(|_| {
+            let mut done = 0;
+            while done == 0 || clock.elapsed().as_secs_f64() < seconds {
+                std::hint::black_box(spin(PROBE_STRIDE));
+                done += PROBE_STRIDE;
+            }
+            done
+        })
+        .into_iter()
+        .sum();
+    additions as f64 / clock.elapsed().as_secs_f64().max(1e-9)
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Measure agent-months per second, bytes per consumer and peak memory.
-    #[command(after_help = "Example:\n  shareshift bench --sizes 1000000,10000000,100000000 --threads 1,2 --samples 7 --seconds 0.5")]
+    #[command(after_help = "Example:\n  shareshift bench --sizes 1000000,10000000,100000000 --threads 1,2 --samples 7 --seconds 3")]
     Bench {
         /// Population sizes (agents), ascending.
         #[arg(long, value_delimiter = ',', default_value = "1000000,10000000,100000000")]
@@ -77,11 +77,11 @@ pub enum Command {
         /// Thread counts to compare.
         #[arg(long, value_delimiter = ',', default_value = "1,2")]
         threads: Vec<usize>,
-        /// Samples per size and thread count; the table shows their median.
+        /// Fewest rounds per size; in a round every thread count steps one month.
         #[arg(long, default_value_t = 7)]
         samples: usize,
-        /// Shortest sample in seconds: a sample steps whole months until it has lasted this long.
-        #[arg(long, default_value_t = 0.5)]
+        /// Least time in seconds each thread count is timed at each size, over all its rounds.
+        #[arg(long, default_value_t = 3.0)]
         seconds: f64,
         /// Scenario whose model is measured.
         #[arg(long, default_value = DEFAULT_SCENARIO)]

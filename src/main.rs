@@ -196,7 +196,7 @@ fn print_summary(r: &RunReport) {
 
 /// Prints a Markdown table of throughput at each size and thread count.
 fn bench(cli: &Cli, scenario: &std::path::Path, plan: &shareshift::bench::Plan) -> Result<()> {
-    use shareshift::bench::{median, paired_ratios, range, run_size};
+    use shareshift::bench::{efficiencies, paired_ratios, probe_ratios, run_size, spread};
     let (data, s, fitted) = pipeline::validate(scenario, &cli.data, &RunOverrides::default())?;
     println!("machine: {}; {} cores; {:.1} GB memory", system::cpu_model(), system::cores(), system::total_memory() as f64 / 1e9);
     println!(
@@ -204,35 +204,38 @@ fn bench(cli: &Cli, scenario: &std::path::Path, plan: &shareshift::bench::Plan) 
         shareshift::bench::BYTES_PER_CONSUMER
     );
     println!(
-        "method: {} rounds per size; in each round every thread count steps the same population for at least {} s; \
-         median and range over rounds; speed-up = median of the rounds' ratios to the first thread count",
+        "method: rounds of one month per thread count, the order alternating, on the same population; at least {} rounds \
+         and {} s per thread count at each size; median and 10th–90th percentile over rounds; \
+         speed-up = the rounds' ratios to the first thread count; machine = the same ratio for a loop that shares nothing, \
+         run right after each month; efficiency = speed-up / machine",
         plan.samples, plan.min_seconds
     );
     println!();
     println!(
-        "| consumers | threads | agent-months timed | agent-months per second (median) | range over rounds | speed-up (range) | peak memory (GB) | peak bytes per consumer |"
+        "| consumers | threads | agent-months timed | agent-months per second (median) | 10th–90th percentile | speed-up (10th–90th) | machine | efficiency | peak memory (GB) | peak bytes per consumer |"
     );
-    println!("|---:|---:|---:|---:|---|---|---:|---:|");
+    println!("|---:|---:|---:|---:|---|---|---:|---:|---:|---:|");
     let before = system::resident_bytes();
     let million = |x: f64| format!("{:.1}", x / 1e6);
     for &size in &plan.sizes {
         let cases = run_size(&s, &data, &fitted, size, plan)?;
         let peak = system::peak_resident_bytes();
         for case in &cases {
-            let (low, high) = range(&case.rates);
-            let ratios = paired_ratios(&cases[0], case);
-            let (r_low, r_high) = range(&ratios);
+            let [low, _, high] = spread(&case.rates);
+            let [r_low, r_median, r_high] = spread(&paired_ratios(&cases[0], case));
             println!(
-                "| {} | {} | {} | {} million | {}–{} million | {:.2} ({:.2}–{:.2}) | {:.2} | {:.1} |",
+                "| {} | {} | {} | {} million | {}–{} million | {:.2} ({:.2}–{:.2}) | {:.2} | {:.2} | {:.2} | {:.1} |",
                 case.consumers,
                 case.threads,
                 case.agent_steps,
                 million(case.steps_per_second),
                 million(low),
                 million(high),
-                median(&ratios),
+                r_median,
                 r_low,
                 r_high,
+                spread(&probe_ratios(&cases[0], case))[1],
+                spread(&efficiencies(&cases[0], case))[1],
                 peak as f64 / 1e9,
                 peak.saturating_sub(before) as f64 / case.consumers as f64
             );

@@ -130,15 +130,16 @@ fn report_and_compare_work_from_output_folders() {
     assert!(err.contains("segments.csv"), "{err}");
 }
 
-/// `bench` times every thread count on one population, round after round,
-/// and prints a row per size and thread count with the median rate, its
-/// range and the speed-up over the first thread count.
+/// `bench` times every thread count on one population, one month each,
+/// round after round, and prints a row per size and thread count with the
+/// median rate, its 10th-90th percentile and the speed-up over the first
+/// thread count.
 #[test]
 fn bench_prints_a_row_per_size_and_thread_count() {
     let o = util::shareshift(&["bench", "--sizes", "20000,40000", "--threads", "1,2", "--samples", "3", "--seconds", "0.01"]);
     let out = util::stdout(&o);
     assert!(o.status.success(), "{}\n{out}", util::stderr(&o));
-    assert!(out.contains("method: 3 rounds per size"), "{out}");
+    assert!(out.contains("at least 3 rounds and 0.01 s per thread count"), "{out}");
     let rows: Vec<Vec<String>> = out
         .lines()
         .filter(|l| l.starts_with("| ") && l.as_bytes().get(2).is_some_and(u8::is_ascii_digit))
@@ -151,7 +152,7 @@ fn bench_prints_a_row_per_size_and_thread_count() {
         assert!((consumers - size).abs() < 100.0, "{row:?}");
         assert_eq!(row[1], threads, "{row:?}");
         let steps: f64 = row[2].parse().unwrap();
-        // At least three samples of at least one month each.
+        // At least three rounds of one month each.
         assert!(steps >= 3.0 * consumers, "{row:?}");
         let rate: f64 = row[3].trim_end_matches(" million").parse().unwrap();
         let (low, high) = row[4].trim_end_matches(" million").split_once('–').unwrap();

@@ -784,7 +784,7 @@ mod tests {
         let mut uniform_batches = 0;
         for t in &tables() {
             for cell in [0, 17, t.base.len() - 1] {
-                let tables = &t.cells[cell];
+                let tables = t.cell(cell);
                 let (mut acc_a, mut acc_b) = (vec![BandAcc::new(); N_BANDS], vec![BandAcc::new(); N_BANDS]);
                 let (mut group_a, mut group_b) = (Group::new(), Group::new());
                 for n in 0..4_000u32 {

@@ -27,6 +27,7 @@ use rayon::prelude::*;
 mod fast;
 use fast::{BATCH, Group, WORDS};
 use std::ops::Range;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Consumers per chunk: large enough to amortise the per-chunk work (16,384
@@ -104,8 +105,11 @@ pub struct MonthTables {
     /// Wallets held for which some platform may have nothing usable this
     /// month: those consumers take the general path.
     pub general: [bool; 8],
-    /// What the batched step looks up per cell (`CellTables`).
-    pub cells: Vec<CellTables>,
+    /// What the batched step looks up per cell (`CellTables`), built when
+    /// first needed (`cell`).
+    cells: Vec<OnceLock<CellTables>>,
+    /// The month's chance of adopting Alipay and WeChat Pay, by cell.
+    adopt: Vec<[f64; 2]>,
     /// Bit `held` set where consumers holding those wallets (after adoption)
     /// take the batched path: a usable wallet on every platform this month.
     pub fast_held: u32,
@@ -191,6 +195,13 @@ const SPREAD: [[u64; 2]; 64] = {
 };
 
 impl MonthTables {
+    /// Cell `c`'s tables for the batched step. The first chunk of the cell
+    /// to need them builds them, so that the threads share the building
+    /// rather than all wait while one builds every cell before the month.
+    pub fn cell(&self, c: usize) -> &CellTables {
+        self.cells[c].get_or_init(|| CellTables::new(&self.base[c], &self.pay_usable, self.adopt[c]))
+    }
+
     pub fn build(regime: &Regime, params: &ModelParams, rural: &[bool], lambda_bar: f64, prev: &Previous) -> MonthTables {
         let b = &regime.behaviour;
         let pop = &params.population;
@@ -277,7 +288,8 @@ impl MonthTables {
             *flag = (0..N_PLATFORMS)
                 .any(|p| (0..4).any(|last| (0..N_WALLETS).any(|pr| pay_setup[p][pay_key(WalletSet(held as u8), pr, last)] > 0.0)));
         }
-        let cells = base.iter().zip(adopt).map(|(b, adopt)| CellTables::new(b, &pay_usable, adopt)).collect();
+        let adopt: Vec<[f64; 2]> = adopt.collect();
+        let cells = adopt.iter().map(|_| OnceLock::new()).collect();
         let fast_held = (0..8).fold(0, |bits, held| bits | (!general[held] as u32) << held);
         let mut cuts = Box::new([[[0u32; N_KEYS]; 2]; 2]);
         for (tracked, p) in [TAOBAO, JD].into_iter().enumerate() {
@@ -289,6 +301,7 @@ impl MonthTables {
         }
         MonthTables {
             cells,
+            adopt,
             fast_held,
             cuts,
             general,
@@ -536,7 +549,7 @@ impl Step<'_> {
         ) -> u32,
     ) -> [Sums; N_BANDS] {
         let t = self.tables;
-        let tables = &t.cells[cell];
+        let tables = t.cell(cell);
         let keys = self.streams.lane_keys::<WORDS>(self.month);
         let mut acc = vec![BandAcc::new(); N_BANDS];
         let mut group = Group::new();
