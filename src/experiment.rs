@@ -9,7 +9,7 @@
 use crate::calendar::Month;
 use crate::data::DataSet;
 use crate::error::{Error, Result};
-use crate::model::{MonthTables, Previous, Step};
+use crate::model::{MonthTables, PayTables, Previous, Step};
 use crate::observe::{Sums, metric_columns, metrics};
 use crate::params::{Fitted, ModelParams, N_BANDS};
 use crate::platform::N_PLATFORMS;
@@ -19,6 +19,7 @@ use crate::rng::Streams;
 use crate::scenario::{Arm, Regime, Scenario};
 use crate::wallet::N_WALLETS;
 use rayon::prelude::*;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A row group of the outputs: the nation, urban/rural, an income band, a cell.
@@ -39,6 +40,8 @@ pub struct Setup {
     pub lambda_bar: f64,
     pub spinup_regime: Regime,
     pub timelines: [Vec<Regime>; 2],
+    /// The payment tables of every distinct regime above.
+    pub pay: Vec<(Regime, Arc<PayTables>)>,
     /// First horizon month (0-based) in which the arms differ.
     pub divergence: Option<u32>,
     pub months: Vec<Month>,
@@ -72,6 +75,7 @@ impl Setup {
             params,
             schedule,
             lambda_bar,
+            pay: PayTables::cache(std::iter::once(&spinup_regime).chain(timelines.iter().flatten())),
             spinup_regime,
             timelines,
             divergence,
@@ -258,7 +262,7 @@ impl Replication<'_> {
     /// returns the cell sums.
     fn step(&self, arm: &mut ArmState, regime: &Regime, t: usize, counter: u32) -> Vec<[Sums; N_BANDS]> {
         let s = self.setup;
-        let tables = MonthTables::build(regime, &s.params, &self.rural, s.lambda_bar, &arm.prev);
+        let tables = MonthTables::build(regime, PayTables::lookup(&s.pay, regime), &s.params, &self.rural, s.lambda_bar, &arm.prev);
         let step = Step {
             tables: &tables,
             traits: &self.pop.traits,

@@ -214,7 +214,7 @@ pub fn step_batch(
         s[l].0 |= taken;
     }
     count_adoptions(acc, &d.band, adopted);
-    let fast: Lanes<bool> = std::array::from_fn(|l| l < live && t.fast_held >> d.held[l] & 1 != 0);
+    let fast: Lanes<bool> = std::array::from_fn(|l| l < live && t.pay.fast_held >> d.held[l] & 1 != 0);
 
     // Weights: the cell's row for (band, payment key) times consideration
     // and, on the main platform, habit.
@@ -266,7 +266,7 @@ pub fn step_batch(
     for l in 0..BATCH {
         let slot_t = tracked_slot(d.hp[l] as usize, d.last_t[l] as usize) & (N_KEYS - 1);
         let slot_j = tracked_slot(d.hp[l] as usize, d.last_j[l] as usize) & (N_KEYS - 1);
-        let (ct, cj) = (&t.cuts[0], &t.cuts[1]);
+        let (ct, cj) = (&t.pay.cuts[0], &t.pay.cuts[1]);
         let (vt, vj) = (r[0][l] >> 16, r[1][l] & 0xFFFF);
         let code_t = 1 + (vt >= ct[0][slot_t]) as u32 + (vt >= ct[1][slot_t]) as u32;
         let code_j = 1 + (vj >= cj[0][slot_j]) as u32 + (vj >= cj[1][slot_j]) as u32;
@@ -409,7 +409,7 @@ pub mod avx2 {
         let last_j = field!(sv, 13, 3);
 
         let bin = _mm256_or_si256(held, _mm256_slli_epi32(averse, 3));
-        let fast = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_srlv_epi32(i(t.fast_held), held), one), one);
+        let fast = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_srlv_epi32(i(t.pay.fast_held), held), one), one);
 
         // Weights. Gathers index tables the month built with exactly these
         // sizes; every index is masked into range.
@@ -704,7 +704,7 @@ pub mod avx2 {
     /// (`uniform`), else by gather.
     #[target_feature(enable = "avx2")]
     fn cut_lookups(t: &MonthTables, tracked: usize, uniform: bool, hp: __m256i, last: __m256i) -> [__m256i; 2] {
-        let table = &t.cuts[tracked & 1];
+        let table = &t.pay.cuts[tracked & 1];
         if uniform {
             let slot = tracked_slot((_mm256_extract_epi32::<0>(hp) as usize) & 31, 0);
             std::array::from_fn(|c| _mm256_permutevar8x32_epi32(four_u(&four_at(&table[c], slot)), last))
@@ -719,7 +719,7 @@ pub mod avx2 {
 mod tests {
     use super::*;
     use crate::experiment::Setup;
-    use crate::model::{BandAcc, Previous};
+    use crate::model::{BandAcc, PayTables, Previous};
     use crate::pipeline;
     use crate::rng::{Purpose, Streams};
     use crate::scenario::RunOverrides;
@@ -744,7 +744,7 @@ mod tests {
         let after = setup.timelines[1].last().expect("a horizon");
         [&setup.spinup_regime, after]
             .iter()
-            .map(|regime| MonthTables::build(regime, &setup.params, &rural, setup.lambda_bar, &prev))
+            .map(|regime| MonthTables::build(regime, PayTables::lookup(&setup.pay, regime), &setup.params, &rural, setup.lambda_bar, &prev))
             .collect()
     }
 

@@ -27,8 +27,8 @@ use rayon::prelude::*;
 mod fast;
 use fast::{BATCH, Group, WORDS};
 use std::ops::Range;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Consumers per chunk: large enough to amortise the per-chunk work (16,384
 /// rather than 4,096 made the step 7% faster), small enough to balance load
@@ -79,13 +79,8 @@ pub const LANES: usize = 8;
 pub struct MonthTables {
     /// exp(ASC + segment offset + promotion + b_social ln s~), by cell and band.
     pub base: Vec<[[f32; LANES]; N_BANDS]>,
-    /// Payment nest per platform and payment key (see `choice::PayEntry`).
-    pub pay_usable: Box<[[f32; N_KEYS]; N_PLATFORMS]>,
-    pub pay_setup: Box<[[f32; N_KEYS]; N_PLATFORMS]>,
-    pub pay_split: Box<[[[f32; N_WALLETS]; N_KEYS]; N_PLATFORMS]>,
-    pub setup_wallet: [usize; N_PLATFORMS],
-    /// 1 where the consumer is not averse to the platform's set-up wallet, by averse bits.
-    pub kmask: [[f32; LANES]; 4],
+    /// The payment tables of the month's regime.
+    pub pay: Arc<PayTables>,
     /// 1 for platforms in the consideration set, by set.
     pub consider: Box<[[f32; LANES]; 64]>,
     /// exp(-kappa) of each friction level.
@@ -102,21 +97,89 @@ pub struct MonthTables {
     pub aov: [[f32; 4]; N_PLATFORMS],
     /// The first-arrival quantiles (built once per process).
     pub exp: &'static ExpTable,
-    /// Wallets held for which some platform may have nothing usable this
-    /// month: those consumers take the general path.
-    pub general: [bool; 8],
     /// What the batched step looks up per cell (`CellTables`), built when
     /// first needed (`cell`).
     cells: Vec<OnceLock<CellTables>>,
     /// The month's chance of adopting Alipay and WeChat Pay, by cell.
     adopt: Vec<[f64; 2]>,
+}
+
+/// The month's tables that depend on the regime alone (who accepts what,
+/// cashier defaults, payment behaviour) and not on last month's
+/// aggregates: built once per regime (`PayTables::cache`), not every month.
+pub struct PayTables {
+    /// Payment nest per platform and payment key (see `choice::PayEntry`).
+    pub usable: [[f32; N_KEYS]; N_PLATFORMS],
+    pub setup: [[f32; N_KEYS]; N_PLATFORMS],
+    pub split: [[[f32; N_WALLETS]; N_KEYS]; N_PLATFORMS],
+    pub setup_wallet: [usize; N_PLATFORMS],
+    /// 1 where the consumer is not averse to the platform's set-up wallet, by averse bits.
+    pub kmask: [[f32; LANES]; 4],
     /// Bit `held` set where consumers holding those wallets (after adoption)
     /// take the batched path: a usable wallet on every platform this month.
     pub fast_held: u32,
     /// The payment split on Taobao/Tmall (0) and JD (1) as two cut points on
     /// a 16-bit uniform, by `tracked_slot`: the wallet is the number of cuts
     /// at or below the draw (0 = Alipay, 1 = WeChat Pay, 2 = card).
-    pub cuts: Box<[[[u32; N_KEYS]; 2]; 2]>,
+    pub cuts: [[[u32; N_KEYS]; 2]; 2],
+}
+
+impl PayTables {
+    pub fn new(regime: &Regime) -> PayTables {
+        let mut t = PayTables {
+            usable: [[0.0; N_KEYS]; N_PLATFORMS],
+            setup: [[0.0; N_KEYS]; N_PLATFORMS],
+            split: [[[0.0; N_WALLETS]; N_KEYS]; N_PLATFORMS],
+            setup_wallet: [0; N_PLATFORMS],
+            kmask: [[0.0; LANES]; 4],
+            fast_held: 0,
+            cuts: [[[0; N_KEYS]; 2]; 2],
+        };
+        for p in 0..N_PLATFORMS {
+            for (k, e) in pay_table(regime, p).iter().enumerate() {
+                t.usable[p][k] = e.usable;
+                t.setup[p][k] = e.setup;
+                t.split[p][k] = e.split;
+            }
+            t.setup_wallet[p] = setup_wallet(regime, p).index();
+        }
+        for (bits, row) in t.kmask.iter_mut().enumerate() {
+            for p in 0..N_PLATFORMS {
+                let w = t.setup_wallet[p];
+                row[p] = if bits >> w & 1 == 1 && w < 2 { 0.0 } else { 1.0 };
+            }
+        }
+        // Wallets held for which some platform may have nothing usable: those
+        // consumers take the general path.
+        let general = |held: usize| {
+            (0..N_PLATFORMS).any(|p| (0..4).any(|last| (0..N_WALLETS).any(|pr| t.setup[p][pay_key(WalletSet(held as u8), pr, last)] > 0.0)))
+        };
+        t.fast_held = (0..8).fold(0, |bits, held| bits | (!general(held) as u32) << held);
+        for (tracked, p) in [TAOBAO, JD].into_iter().enumerate() {
+            for (hp, last) in tracked_keys() {
+                let split = &t.split[p][hp | last << 5];
+                t.cuts[tracked][0][tracked_slot(hp, last)] = cut_point(split[0]);
+                t.cuts[tracked][1][tracked_slot(hp, last)] = cut_point(split[0] + split[1]);
+            }
+        }
+        t
+    }
+
+    /// The tables of every distinct regime in `regimes`, each built once.
+    pub fn cache<'a>(regimes: impl IntoIterator<Item = &'a Regime>) -> Vec<(Regime, Arc<PayTables>)> {
+        let mut out: Vec<(Regime, Arc<PayTables>)> = Vec::new();
+        for regime in regimes {
+            if !out.iter().any(|(r, _)| r == regime) {
+                out.push((regime.clone(), Arc::new(PayTables::new(regime))));
+            }
+        }
+        out
+    }
+
+    /// `regime`'s tables from `cache`, or built here if it is not there.
+    pub fn lookup(cache: &[(Regime, Arc<PayTables>)], regime: &Regime) -> Arc<PayTables> {
+        cache.iter().find(|(r, _)| r == regime).map_or_else(|| Arc::new(PayTables::new(regime)), |(_, t)| Arc::clone(t))
+    }
 }
 
 /// Where `MonthTables::lambda` keeps a band and frequency class.
@@ -199,10 +262,17 @@ impl MonthTables {
     /// to need them builds them, so that the threads share the building
     /// rather than all wait while one builds every cell before the month.
     pub fn cell(&self, c: usize) -> &CellTables {
-        self.cells[c].get_or_init(|| CellTables::new(&self.base[c], &self.pay_usable, self.adopt[c]))
+        self.cells[c].get_or_init(|| CellTables::new(&self.base[c], &self.pay.usable, self.adopt[c]))
     }
 
-    pub fn build(regime: &Regime, params: &ModelParams, rural: &[bool], lambda_bar: f64, prev: &Previous) -> MonthTables {
+    pub fn build(
+        regime: &Regime,
+        pay: Arc<PayTables>,
+        params: &ModelParams,
+        rural: &[bool],
+        lambda_bar: f64,
+        prev: &Previous,
+    ) -> MonthTables {
         let b = &regime.behaviour;
         let pop = &params.population;
         let national = national_shares(&prev.cell_orders);
@@ -231,24 +301,6 @@ impl MonthTables {
                 out
             })
             .collect();
-        let mut pay_usable = Box::new([[0f32; N_KEYS]; N_PLATFORMS]);
-        let mut pay_setup = Box::new([[0f32; N_KEYS]; N_PLATFORMS]);
-        let mut pay_split = Box::new([[[0f32; N_WALLETS]; N_KEYS]; N_PLATFORMS]);
-        let mut setup = [0usize; N_PLATFORMS];
-        for p in 0..N_PLATFORMS {
-            for (k, e) in pay_table(regime, p).iter().enumerate() {
-                pay_usable[p][k] = e.usable;
-                pay_setup[p][k] = e.setup;
-                pay_split[p][k] = e.split;
-            }
-            setup[p] = setup_wallet(regime, p).index();
-        }
-        let mut kmask = [[0f32; LANES]; 4];
-        for (bits, row) in kmask.iter_mut().enumerate() {
-            for p in 0..N_PLATFORMS {
-                row[p] = if bits >> setup[p] & 1 == 1 && setup[p] < 2 { 0.0 } else { 1.0 };
-            }
-        }
         let mut consider = Box::new([[0f32; LANES]; 64]);
         for (set, row) in consider.iter_mut().enumerate() {
             for p in 0..N_PLATFORMS {
@@ -283,34 +335,13 @@ impl MonthTables {
                 1.0 - (-(b.bass_p[w] + b.bass_q[w] * f) / 12.0).exp()
             })
         });
-        let mut general = [false; 8];
-        for (held, flag) in general.iter_mut().enumerate() {
-            *flag = (0..N_PLATFORMS)
-                .any(|p| (0..4).any(|last| (0..N_WALLETS).any(|pr| pay_setup[p][pay_key(WalletSet(held as u8), pr, last)] > 0.0)));
-        }
         let adopt: Vec<[f64; 2]> = adopt.collect();
         let cells = adopt.iter().map(|_| OnceLock::new()).collect();
-        let fast_held = (0..8).fold(0, |bits, held| bits | (!general[held] as u32) << held);
-        let mut cuts = Box::new([[[0u32; N_KEYS]; 2]; 2]);
-        for (tracked, p) in [TAOBAO, JD].into_iter().enumerate() {
-            for (hp, last) in tracked_keys() {
-                let split = &pay_split[p][hp | last << 5];
-                cuts[tracked][0][tracked_slot(hp, last)] = cut_point(split[0]);
-                cuts[tracked][1][tracked_slot(hp, last)] = cut_point(split[0] + split[1]);
-            }
-        }
         MonthTables {
             cells,
             adopt,
-            fast_held,
-            cuts,
-            general,
             base,
-            pay_usable,
-            pay_setup,
-            pay_split,
-            setup_wallet: setup,
-            kmask,
+            pay,
             consider,
             kexp: kappa.map(|k| (-k).exp() as f32),
             hexp,
@@ -426,7 +457,7 @@ impl BandAcc {
                     if o != 0.0 {
                         s.orders[p] += o;
                         for m in 0..N_WALLETS {
-                            s.pay_orders[p][m] += o * t.pay_split[p][hp][m] as f64;
+                            s.pay_orders[p][m] += o * t.pay.split[p][hp][m] as f64;
                         }
                     }
                 }
@@ -436,13 +467,13 @@ impl BandAcc {
                 if o != 0.0 {
                     s.orders[p] += o;
                     for m in 0..N_WALLETS {
-                        s.pay_orders[p][m] += o * t.pay_split[p][key][m] as f64;
+                        s.pay_orders[p][m] += o * t.pay.split[p][key][m] as f64;
                     }
                 }
             }
             s.orders[p] += self.setup_orders[p] as f64;
             s.gmv[p] = s.orders[p] * aov;
-            s.pay_orders[p][t.setup_wallet[p]] += self.setup_orders[p] as f64;
+            s.pay_orders[p][t.pay.setup_wallet[p]] += self.setup_orders[p] as f64;
             for m in 0..N_WALLETS {
                 s.pay_gmv[p][m] = s.pay_orders[p][m] * aov;
             }
@@ -599,7 +630,7 @@ impl Step<'_> {
         let main = s.main();
         let base = &t.base[cell][band];
         let consider = &t.consider[tr.consider_bits()];
-        let kmask = &t.kmask[averse.0 as usize];
+        let kmask = &t.pay.kmask[averse.0 as usize];
         let kexp = t.kexp[tr.kappa()];
         let hexp = t.hexp[s.habit()];
         // Untracked platforms share the key without a wallet last used.
@@ -615,8 +646,8 @@ impl Step<'_> {
             keys[p] = k;
             let habit = if p == main { hexp } else { 1.0 };
             let m = base[p] * consider[p] * habit;
-            wu[p] = m * t.pay_usable[p][k];
-            ws[p] = m * t.pay_setup[p][k] * kexp * kmask[p];
+            wu[p] = m * t.pay.usable[p][k];
+            ws[p] = m * t.pay.setup[p][k] * kexp * kmask[p];
             w[p] = wu[p] + ws[p];
         }
         let total = tree_sum(&w);
@@ -657,7 +688,7 @@ impl Step<'_> {
         // The wallet of the month's last order on the tracked platforms
         // (branch-free: computed always, kept where the consumer bought).
         for (p, v) in [(TAOBAO, unit16(r1 >> 24)), (JD, unit16(r1 >> 40))] {
-            let split = &t.pay_split[p][keys[p] & (N_KEYS - 1)];
+            let split = &t.pay.split[p][keys[p] & (N_KEYS - 1)];
             let code = 1 + (v >= split[0]) as usize + (v >= split[0] + split[1]) as usize;
             let keep = s.last_wallet(p);
             s = s.with_last_wallet(p, if bought >> p & 1 != 0 { code } else { keep });
@@ -681,7 +712,7 @@ impl Step<'_> {
                 };
                 let at_setup = ws[p] / (wu[p] + ws[p]);
                 let code = if v < at_setup {
-                    let sw = Wallet::from_index(t.setup_wallet[p]);
+                    let sw = Wallet::from_index(t.pay.setup_wallet[p]);
                     if !held.contains(sw) {
                         held = held.with(sw);
                         acc.setups[sw.index()] += 1;
@@ -689,7 +720,7 @@ impl Step<'_> {
                     sw.index() + 1
                 } else {
                     let x = (v - at_setup) / (1.0 - at_setup);
-                    let split = &t.pay_split[p][keys[p] & (N_KEYS - 1)];
+                    let split = &t.pay.split[p][keys[p] & (N_KEYS - 1)];
                     1 + (x >= split[0]) as usize + (x >= split[0] + split[1]) as usize
                 };
                 if TRACKED_MASK >> p & 1 != 0 {
