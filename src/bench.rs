@@ -108,12 +108,12 @@ pub fn scale_for(scenario: &Scenario, data: &DataSet, fitted: &Fitted, consumers
 
 /// Times about `consumers` agents with each of `threads`. All thread counts
 /// step the same population in turn, one month each, and the order within a
-/// round alternates. On a shared machine each core's speed changes when
-/// other tenants come and go, every few seconds; turns of one month (a few
-/// milliseconds at a million consumers) are short enough that the turns of
-/// a round nearly always see the same conditions, so the ratios between
-/// them (the speed-up) compare like with like. Results do not depend on the
-/// thread count, so the turns continue one trajectory.
+/// round alternates. On a shared machine each core's speed changes within
+/// milliseconds as other tenants come and go; months stepped back to back
+/// see conditions as alike as can be had, and after each month the machine's
+/// own speed at that moment is measured (`probe_rate`), so the speed-up can
+/// be set against what the cores gave. Results do not depend on the thread
+/// count, so the turns continue one trajectory.
 pub fn run_size(scenario: &Scenario, data: &DataSet, fitted: &Fitted, consumers: u64, plan: &Plan) -> Result<Vec<Case>> {
     let threads = &plan.threads;
     let mut s = scenario.clone();

@@ -132,8 +132,8 @@ fn report_and_compare_work_from_output_folders() {
 
 /// `bench` times every thread count on one population, one month each,
 /// round after round, and prints a row per size and thread count with the
-/// median rate, its 10th-90th percentile and the speed-up over the first
-/// thread count.
+/// median rate, its 10th-90th percentile, the speed-up over the first
+/// thread count, the machine's own speed-up and the model's share of it.
 #[test]
 fn bench_prints_a_row_per_size_and_thread_count() {
     let o = util::shareshift(&["bench", "--sizes", "20000,40000", "--threads", "1,2", "--samples", "3", "--seconds", "0.01"]);
@@ -160,4 +160,12 @@ fn bench_prints_a_row_per_size_and_thread_count() {
         assert!(rate > 0.0 && low <= rate && rate <= high, "{row:?}");
     }
     assert!(rows[0][5].starts_with("1.00 (1.00–1.00)"), "the first thread count is the reference: {:?}", rows[0]);
+    assert_eq!(rows[0][6..8], ["1.00", "1.00"], "the machine's speed-up and the efficiency of the reference: {:?}", rows[0]);
+    for row in &rows {
+        // The machine's own speed-up and the model's share of it are ratios
+        // of positive rates.
+        for cell in &row[6..8] {
+            assert!(cell.parse::<f64>().is_ok_and(|x| x > 0.0 && x.is_finite()), "{row:?}");
+        }
+    }
 }
