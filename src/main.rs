@@ -196,7 +196,7 @@ fn print_summary(r: &RunReport) {
 
 /// Prints a Markdown table of throughput at each size and thread count.
 fn bench(cli: &Cli, scenario: &std::path::Path, plan: &shareshift::bench::Plan) -> Result<()> {
-    use shareshift::bench::{efficiencies, paired_ratios, probe_ratios, run_size, spread};
+    use shareshift::bench::{FREE_CORES, efficiencies, on_free_cores, paired_ratios, probe_ratios, run_size, spread};
     let (data, s, fitted) = pipeline::validate(scenario, &cli.data, &RunOverrides::default())?;
     println!("machine: {}; {} cores; {:.1} GB memory", system::cpu_model(), system::cores(), system::total_memory() as f64 / 1e9);
     println!(
@@ -207,14 +207,15 @@ fn bench(cli: &Cli, scenario: &std::path::Path, plan: &shareshift::bench::Plan) 
         "method: rounds of one month per thread count, the order alternating, on the same population; at least {} rounds \
          and {} s per thread count at each size; median and 10th–90th percentile over rounds; \
          speed-up = the rounds' ratios to the first thread count; machine = the same ratio for a loop that shares nothing, \
-         run right after each month; efficiency = speed-up / machine",
+         run right after each month; efficiency = speed-up / machine; on free cores = the speed-up over the rounds \
+         where the machine's was at least {FREE_CORES} of the ratio of thread counts",
         plan.samples, plan.min_seconds
     );
     println!();
     println!(
-        "| consumers | threads | agent-months timed | agent-months per second (median) | 10th–90th percentile | speed-up (10th–90th) | machine | efficiency | peak memory (GB) | peak bytes per consumer |"
+        "| consumers | threads | agent-months timed | agent-months per second (median) | 10th–90th percentile | speed-up (10th–90th) | machine | efficiency | on free cores (rounds) | peak memory (GB) | peak bytes per consumer |"
     );
-    println!("|---:|---:|---:|---:|---|---|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---|---|---:|---:|---|---:|---:|");
     let before = system::resident_bytes();
     let million = |x: f64| format!("{:.1}", x / 1e6);
     for &size in &plan.sizes {
@@ -223,8 +224,13 @@ fn bench(cli: &Cli, scenario: &std::path::Path, plan: &shareshift::bench::Plan) 
         for case in &cases {
             let [low, _, high] = spread(&case.rates);
             let [r_low, r_median, r_high] = spread(&paired_ratios(&cases[0], case));
+            let free = on_free_cores(&cases[0], case);
+            let free = match free.len() {
+                0 => format!("– (0 of {})", case.rates.len()),
+                n => format!("{:.2} ({n} of {})", spread(&free)[1], case.rates.len()),
+            };
             println!(
-                "| {} | {} | {} | {} million | {}–{} million | {:.2} ({:.2}–{:.2}) | {:.2} | {:.2} | {:.2} | {:.1} |",
+                "| {} | {} | {} | {} million | {}–{} million | {:.2} ({:.2}–{:.2}) | {:.2} | {:.2} | {} | {:.2} | {:.1} |",
                 case.consumers,
                 case.threads,
                 case.agent_steps,
@@ -236,6 +242,7 @@ fn bench(cli: &Cli, scenario: &std::path::Path, plan: &shareshift::bench::Plan) 
                 r_high,
                 spread(&probe_ratios(&cases[0], case))[1],
                 spread(&efficiencies(&cases[0], case))[1],
+                free,
                 peak as f64 / 1e9,
                 peak.saturating_sub(before) as f64 / case.consumers as f64
             );

@@ -133,7 +133,8 @@ fn report_and_compare_work_from_output_folders() {
 /// `bench` times every thread count on one population, one month each,
 /// round after round, and prints a row per size and thread count with the
 /// median rate, its 10th-90th percentile, the speed-up over the first
-/// thread count, the machine's own speed-up and the model's share of it.
+/// thread count, the machine's own speed-up, the model's share of it and the
+/// speed-up in the rounds where the machine gave all the cores asked for.
 #[test]
 fn bench_prints_a_row_per_size_and_thread_count() {
     let o = util::shareshift(&["bench", "--sizes", "20000,40000", "--threads", "1,2", "--samples", "3", "--seconds", "0.01"]);
@@ -167,5 +168,16 @@ fn bench_prints_a_row_per_size_and_thread_count() {
         for cell in &row[6..8] {
             assert!(cell.parse::<f64>().is_ok_and(|x| x > 0.0 && x.is_finite()), "{row:?}");
         }
+        // The speed-up on free cores counts the rounds it stands on, out of
+        // all rounds of the case.
+        let (speed_up, rounds) = row[8].split_once(" (").expect("a count of rounds");
+        let (free, all) = rounds.trim_end_matches(')').split_once(" of ").expect("k of n");
+        let (free, all): (usize, usize) = (free.parse().unwrap(), all.parse().unwrap());
+        assert!(all >= 3 && free <= all, "{row:?}");
+        assert!(if free == 0 { speed_up == "–" } else { speed_up.parse::<f64>().is_ok_and(|x| x > 0.0) }, "{row:?}");
     }
+    // Against itself every round is on free cores.
+    let (_, rounds) = rows[0][8].split_once(" (").unwrap();
+    let (free, all) = rounds.trim_end_matches(')').split_once(" of ").unwrap();
+    assert!(rows[0][8].starts_with("1.00 (") && free == all, "{:?}", rows[0]);
 }
