@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::experiment::{Setup, with_monthly_step};
 use crate::params::Fitted;
 use crate::scenario::Scenario;
-use serde::Serialize;
 
 /// Bytes of state per consumer in a two-arm run: traits (shared) and one
 /// state word per arm.
@@ -77,13 +76,11 @@ impl Plan {
     }
 }
 
-/// One thread count at one size: every sample's rate and their median.
-#[derive(Debug, Clone, Serialize)]
+/// One thread count at one size: the rate of every month timed.
+#[derive(Debug, Clone)]
 pub struct Case {
     pub consumers: u64,
     pub threads: usize,
-    /// Months timed over all samples.
-    pub months: u32,
     pub agent_steps: u64,
     pub seconds: f64,
     /// Agent-months per second of each round's month, in the order taken.
@@ -92,8 +89,6 @@ pub struct Case {
     /// those months, in additions per second of a loop that shares nothing
     /// (`probe_rate`).
     pub probe_rates: Vec<f64>,
-    /// The median of `rates`.
-    pub steps_per_second: f64,
 }
 
 /// The scale that gives about `consumers` agents at the start of `scenario`.
@@ -129,16 +124,7 @@ pub fn run_size(scenario: &Scenario, data: &DataSet, fitted: &Fitted, consumers:
     let agents: u64 = setup.schedule.active[0].iter().map(|&n| n as u64).sum();
     let mut cases: Vec<Case> = threads
         .iter()
-        .map(|&t| Case {
-            consumers: agents,
-            threads: t,
-            months: 0,
-            agent_steps: 0,
-            seconds: 0.0,
-            rates: Vec::new(),
-            probe_rates: Vec::new(),
-            steps_per_second: 0.0,
-        })
+        .map(|&t| Case { consumers: agents, threads: t, agent_steps: 0, seconds: 0.0, rates: Vec::new(), probe_rates: Vec::new() })
         .collect();
     with_monthly_step(&setup, s.seed, |step| {
         let mut month = 0;
@@ -156,7 +142,6 @@ pub fn run_size(scenario: &Scenario, data: &DataSet, fitted: &Fitted, consumers:
                 let seconds = clock.elapsed().as_secs_f64();
                 month += 1;
                 let case = &mut cases[k];
-                case.months += 1;
                 case.agent_steps += steps;
                 case.seconds += seconds;
                 case.rates.push(steps as f64 / seconds.max(1e-9));
@@ -165,9 +150,6 @@ pub fn run_size(scenario: &Scenario, data: &DataSet, fitted: &Fitted, consumers:
             round += 1;
         }
     });
-    for case in &mut cases {
-        case.steps_per_second = spread(&case.rates)[1];
-    }
     Ok(cases)
 }
 
@@ -255,16 +237,7 @@ mod tests {
     use super::*;
 
     fn case(threads: usize, rates: &[f64], probe_rates: &[f64]) -> Case {
-        Case {
-            consumers: 1,
-            threads,
-            months: rates.len() as u32,
-            agent_steps: 0,
-            seconds: 0.0,
-            rates: rates.to_vec(),
-            probe_rates: probe_rates.to_vec(),
-            steps_per_second: 0.0,
-        }
+        Case { consumers: 1, threads, agent_steps: 0, seconds: 0.0, rates: rates.to_vec(), probe_rates: probe_rates.to_vec() }
     }
 
     #[test]

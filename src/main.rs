@@ -222,7 +222,7 @@ fn bench(cli: &Cli, scenario: &std::path::Path, plan: &shareshift::bench::Plan) 
         let cases = run_size(&s, &data, &fitted, size, plan)?;
         let peak = system::peak_resident_bytes();
         for case in &cases {
-            let [low, _, high] = spread(&case.rates);
+            let [low, median, high] = spread(&case.rates);
             let [r_low, r_median, r_high] = spread(&paired_ratios(&cases[0], case));
             let free = on_free_cores(&cases[0], case);
             let free = match free.len() {
@@ -234,7 +234,7 @@ fn bench(cli: &Cli, scenario: &std::path::Path, plan: &shareshift::bench::Plan) 
                 case.consumers,
                 case.threads,
                 case.agent_steps,
-                million(case.steps_per_second),
+                million(median),
                 million(low),
                 million(high),
                 r_median,
