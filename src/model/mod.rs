@@ -75,7 +75,8 @@ const JD: usize = Platform::Jd as usize;
 /// Platforms padded to a width the compiler can vectorise.
 pub const LANES: usize = 8;
 
-/// Everything the per-consumer step looks up, built once per month and arm.
+/// Everything the per-consumer step looks up, built once per month and arm
+/// (the payment tables once per regime, the cells' tables when first needed).
 pub struct MonthTables {
     /// exp(ASC + segment offset + promotion + b_social ln s~), by cell and band.
     pub base: Vec<[[f32; LANES]; N_BANDS]>,
