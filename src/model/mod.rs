@@ -737,3 +737,40 @@ impl Step<'_> {
         s.with_main(new_main, habit_level as usize).with_held(held)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::Setup;
+    use crate::pipeline;
+    use crate::scenario::RunOverrides;
+    use std::path::Path;
+
+    /// A run builds the payment tables once for each distinct regime, and
+    /// every month finds its regime's tables there (not rebuilt), with the
+    /// values a fresh build gives.
+    #[test]
+    fn payment_tables_are_built_once_per_regime_and_found_every_month() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let o = RunOverrides { scale: Some(100_000.0), replications: Some(1), seed: None };
+        let (data, scenario, fitted) =
+            pipeline::validate(&root.join("scenarios/wechat_pay_on_taobao.toml"), &root.join("data"), &o).expect("default scenario loads");
+        let setup = Setup::new(&scenario, &data, fitted).expect("setup");
+        let months: Vec<&Regime> = std::iter::once(&setup.spinup_regime).chain(setup.timelines.iter().flatten()).collect();
+        // Before and after WeChat Pay is accepted on Taobao/Tmall, and far
+        // fewer than one per month.
+        assert!(setup.pay.len() >= 2 && setup.pay.len() < months.len() / 4, "{} of {}", setup.pay.len(), months.len());
+        for regime in months {
+            let cached = PayTables::lookup(&setup.pay, regime);
+            assert!(setup.pay.iter().any(|(_, t)| Arc::ptr_eq(t, &cached)), "a month's tables come from the cache");
+            let fresh = PayTables::new(regime);
+            assert_eq!(cached.usable, fresh.usable);
+            assert_eq!(cached.setup, fresh.setup);
+            assert_eq!(cached.split, fresh.split);
+            assert_eq!(cached.setup_wallet, fresh.setup_wallet);
+            assert_eq!(cached.kmask, fresh.kmask);
+            assert_eq!(cached.fast_held, fresh.fast_held);
+            assert_eq!(cached.cuts, fresh.cuts);
+        }
+    }
+}
