@@ -4,7 +4,7 @@
 
 use crate::data::DataSet;
 use crate::error::{Error, Result};
-use crate::experiment::{Setup, with_monthly_step};
+use crate::experiment::{Setup, active_total, with_monthly_step};
 use crate::params::Fitted;
 use crate::scenario::Scenario;
 
@@ -16,8 +16,9 @@ pub const BYTES_PER_CONSUMER: usize =
 /// Bytes of state per agent in a bench case: traits and one arm's state.
 const BYTES_PER_AGENT: u64 = (std::mem::size_of::<crate::population::Traits>() + std::mem::size_of::<crate::population::State>()) as u64;
 
-/// Room for the month's tables, chunk sums and the thread pools.
-const MARGIN_BYTES: u64 = 256 << 20;
+/// Room for the month's tables, chunk sums, the thread pools and (in a run)
+/// the rendered files: the working memory beside the consumers' state.
+pub const MARGIN_BYTES: u64 = 256 << 20;
 
 /// Refuses a size whose population (`agents`, entrants over the horizon
 /// included, for about `consumers` at the start) would not fit in `limit`
@@ -97,7 +98,7 @@ pub fn scale_for(scenario: &Scenario, data: &DataSet, fitted: &Fitted, consumers
     s.scale = 1.0;
     s.months = 1;
     let setup = Setup::new(&s, data, fitted.clone())?;
-    let shoppers: u64 = setup.schedule.active[0].iter().map(|&n| n as u64).sum();
+    let shoppers = active_total(&setup.schedule.active[0]);
     Ok((shoppers as f64 / consumers.max(1) as f64).max(1.0))
 }
 
@@ -121,7 +122,7 @@ pub fn run_size(scenario: &Scenario, data: &DataSet, fitted: &Fitted, consumers:
         .iter()
         .map(|&t| rayon::ThreadPoolBuilder::new().num_threads(t).build().map_err(|e| Error::Internal(format!("thread pool: {e}"))))
         .collect::<Result<Vec<_>>>()?;
-    let agents: u64 = setup.schedule.active[0].iter().map(|&n| n as u64).sum();
+    let agents = active_total(&setup.schedule.active[0]);
     let mut cases: Vec<Case> = threads
         .iter()
         .map(|&t| Case { consumers: agents, threads: t, agent_steps: 0, seconds: 0.0, rates: Vec::new(), probe_rates: Vec::new() })

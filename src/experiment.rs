@@ -243,7 +243,8 @@ fn run_replication(
     Ok(rows)
 }
 
-fn active_total(active: &[u32]) -> u64 {
+/// Consumers active in a month, over all cells.
+pub(crate) fn active_total(active: &[u32]) -> u64 {
     active.iter().map(|&n| n as u64).sum()
 }
 

@@ -221,7 +221,7 @@ pub fn comparison_folder(root: &Path, dirs: &[PathBuf]) -> PathBuf {
 pub fn memory_needed(scenario: &Scenario, setup: &Setup) -> u64 {
     let consumers = setup.agents() * crate::bench::BYTES_PER_CONSUMER as u64;
     let results = scenario.replications as u64 * 2 * setup.months.len() as u64 * setup.groups.len() as u64 * 64 * 8;
-    consumers + 2 * results + 256 * (1 << 20)
+    consumers + 2 * results + crate::bench::MARGIN_BYTES
 }
 
 /// Refuses a run that would not fit in `limit` bytes, naming the largest

@@ -718,22 +718,14 @@ pub mod avx2 {
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
-    use crate::experiment::Setup;
     use crate::model::{BandAcc, PayTables, Previous};
-    use crate::pipeline;
     use crate::rng::{Purpose, Streams};
-    use crate::scenario::RunOverrides;
     use crate::wallet::N_WALLETS;
-    use std::path::Path;
 
     /// Month tables of the default scenario before and after WeChat Pay is
     /// accepted on Taobao/Tmall, from synthetic last-month aggregates.
     fn tables() -> Vec<MonthTables> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let o = RunOverrides { scale: Some(100_000.0), replications: Some(1), seed: None };
-        let (data, scenario, fitted) =
-            pipeline::validate(&root.join("scenarios/wechat_pay_on_taobao.toml"), &root.join("data"), &o).expect("default scenario loads");
-        let setup = Setup::new(&scenario, &data, fitted).expect("setup");
+        let setup = crate::model::tests::default_setup();
         let rural = setup.rural();
         let cells = rural.len();
         let prev = Previous {

@@ -330,13 +330,17 @@ impl MonthTables {
             }
         }
         // Monthly Bass hazard of Alipay and WeChat Pay, by cell.
-        let adopt = prev.holding.iter().zip(&prev.potential).map(|(h, m)| {
-            std::array::from_fn(|w| {
-                let f = if m[w] > 0.0 { (h[w] / m[w]).min(1.0) } else { 0.0 };
-                1.0 - (-(b.bass_p[w] + b.bass_q[w] * f) / 12.0).exp()
+        let adopt: Vec<[f64; 2]> = prev
+            .holding
+            .iter()
+            .zip(&prev.potential)
+            .map(|(h, m)| {
+                std::array::from_fn(|w| {
+                    let f = if m[w] > 0.0 { (h[w] / m[w]).min(1.0) } else { 0.0 };
+                    1.0 - (-(b.bass_p[w] + b.bass_q[w] * f) / 12.0).exp()
+                })
             })
-        });
-        let adopt: Vec<[f64; 2]> = adopt.collect();
+            .collect();
         let cells = adopt.iter().map(|_| OnceLock::new()).collect();
         MonthTables {
             cells,
@@ -746,16 +750,21 @@ mod tests {
     use crate::scenario::RunOverrides;
     use std::path::Path;
 
+    /// The default scenario's setup at one agent per 100,000 shoppers.
+    pub(crate) fn default_setup() -> Setup {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let o = RunOverrides { scale: Some(100_000.0), replications: Some(1), seed: None };
+        let (data, scenario, fitted) =
+            pipeline::validate(&root.join("scenarios/wechat_pay_on_taobao.toml"), &root.join("data"), &o).expect("default scenario loads");
+        Setup::new(&scenario, &data, fitted).expect("setup")
+    }
+
     /// A run builds the payment tables once for each distinct regime, and
     /// every month finds its regime's tables there (not rebuilt), with the
     /// values a fresh build gives.
     #[test]
     fn payment_tables_are_built_once_per_regime_and_found_every_month() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let o = RunOverrides { scale: Some(100_000.0), replications: Some(1), seed: None };
-        let (data, scenario, fitted) =
-            pipeline::validate(&root.join("scenarios/wechat_pay_on_taobao.toml"), &root.join("data"), &o).expect("default scenario loads");
-        let setup = Setup::new(&scenario, &data, fitted).expect("setup");
+        let setup = default_setup();
         let months: Vec<&Regime> = std::iter::once(&setup.spinup_regime).chain(setup.timelines.iter().flatten()).collect();
         // Before and after WeChat Pay is accepted on Taobao/Tmall, and far
         // fewer than one per month.
